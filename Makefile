@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# One non-recursive Makefile. `make` builds build/kproxy; `make test` builds a
+# sanitized copy (ASan+UBSan) and runs every test; `make deps` installs the
+# Debian packages. Objects live in build/ (release) and build/san/ (tests).
+
+CC	?= cc
+BUILD	?= build
+PKGS	:= libcurl libcjson libmnl libip4tc libmicrohttpd yaml-0.1 libcrypto
+VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+WFLAGS	:= -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wswitch-enum -Wvla \
+	   -fno-common
+CPPFLAGS += -D_GNU_SOURCE -I. -DKPROXY_VERSION='"$(VERSION)"'
+CFLAGS	?= -O2 -g
+SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	    -fno-sanitize-recover=undefined
+
+# Evaluated lazily so that `make deps` works before the packages exist.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+LIB_SRC	:= $(sort $(filter-out proxy/main.c, \
+	     $(wildcard proxy/*.c rules/*.c apiwatch/*.c featuregate/*.c)))
+MAIN_SRC := proxy/main.c
+UNIT_SRC := $(sort $(wildcard test/unit/*/*_test.c))
+# Shared test helpers: test/unit/lib/*.c are linked into every unit test.
+TESTLIB_SRC := $(sort $(wildcard test/unit/lib/*.c))
+
+LIB_OBJ	:= $(LIB_SRC:%.c=$(BUILD)/%.o)
+SAN_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
+SAN_TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/san/%.o)
+UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/san/%)
+
+.PHONY: all test unit golden golden-update restore-check integration bench fuzz \
+	format format-check lint clean deps demo
+
+all: $(BUILD)/kproxy
+
+$(BUILD)/kproxy: $(LIB_OBJ) $(BUILD)/proxy/main.o
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/san/kproxy: $(SAN_LIB_OBJ) $(BUILD)/san/proxy/main.o
+	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/san/test/unit/%: test/unit/%.c $(SAN_LIB_OBJ) $(SAN_TESTLIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(SANFLAGS) -MMD -MP -o $@ $< \
+		$(SAN_LIB_OBJ) $(SAN_TESTLIB_OBJ) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Every test prints its own summary; test/run.sh adds them up and prints the
+# closing "N passed, N failed" line.
+test: $(UNIT_BIN) $(BUILD)/san/kproxy
+	@sh test/run.sh $(BUILD)
+
+unit: $(UNIT_BIN)
+	@KPROXY_ONLY=unit sh test/run.sh $(BUILD)
+
+golden: $(BUILD)/san/kproxy
+	@KPROXY_ONLY=golden sh test/run.sh $(BUILD)
+
+golden-update: $(BUILD)/kproxy
+	sh test/golden/run.sh --update $(BUILD)/kproxy
+
+integration: $(BUILD)/san/kproxy
+	@KPROXY_ONLY=integration sh test/run.sh $(BUILD)
+
+demo: $(BUILD)/kproxy
+	sh scripts/demo.sh $(BUILD)/kproxy
+
+deps:
+	sh scripts/deps.sh
+
+format:
+	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TESTLIB_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(wildcard */*.h)
+
+lint:
+	$(MAKE) clean-objs BUILD=$(BUILD)/clang
+	$(MAKE) all CC=clang BUILD=$(BUILD)/clang
+	$(MAKE) all CC=gcc BUILD=$(BUILD)/gcc
+
+clean-objs:
+	rm -rf $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * featuregate - the table of kproxy's feature gates and the parser of
+ * --feature-gates. Pure: no I/O, no dependencies beyond errbuf.
+ *
+ * Semantics follow Kubernetes: "Name=true,Other=false", names case-sensitive,
+ * values exactly true or false, blanks around names, values and commas ignored,
+ * empty items skipped, a repeated name takes its last value, AllAlpha/AllBeta
+ * set every alpha/beta gate not named explicitly, and a locked gate cannot be
+ * set to the opposite of its default.
+ */
+#ifndef KPROXY_FEATUREGATE_H
+#define KPROXY_FEATUREGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proxy/errbuf.h"
+#include "proxy/strbuf.h"
+
+enum featuregate_id {
+	/* 1.4 service.alpha.kubernetes.io/external-traffic annotation honoured. */
+	FEATUREGATE_ALLOW_EXT_TRAFFIC_LOCAL_ENDPOINTS,
+	/* LoadBalancer ingress with ipMode Proxy gets no VIP rules. */
+	FEATUREGATE_LOADBALANCER_IP_MODE,
+	/* Serving+terminating endpoints used when no ready ones exist. */
+	FEATUREGATE_PROXY_TERMINATING_ENDPOINTS,
+	/* spec.internalTrafficPolicy honoured. */
+	FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY,
+	FEATUREGATE_COUNT,
+};
+
+enum featuregate_stage {
+	FEATUREGATE_ALPHA,
+	FEATUREGATE_BETA,
+	FEATUREGATE_GA,
+	FEATUREGATE_DEPRECATED,
+};
+
+struct featuregate_spec {
+	const char *name;
+	enum featuregate_stage stage;
+	bool default_on;
+	bool locked;
+};
+
+struct featuregate_set {
+	bool enabled[FEATUREGATE_COUNT];
+};
+
+/* Fills set with every gate's default. */
+void featuregate_init(struct featuregate_set *set);
+
+/*
+ * Applies a --feature-gates value on top of set. On error set is unchanged,
+ * -EINVAL is returned and err names the gate or value; for an unknown gate the
+ * message also lists the known gates (as featuregate_format_known()).
+ */
+int featuregate_parse(struct featuregate_set *set, const char *spec, struct errbuf *err);
+
+bool featuregate_enabled(const struct featuregate_set *set, enum featuregate_id id);
+
+/* Returns the table entry of a gate (borrowed, static). */
+const struct featuregate_spec *featuregate_spec(enum featuregate_id id);
+
+/* Appends one line per known gate: "Name=true|false (STAGE - default=false)",
+ * including AllAlpha and AllBeta, sorted by name. */
+void featuregate_format_known(struct strbuf *out);
+
+/* Appends the current state, "Name=true,Other=false", sorted by name. */
+void featuregate_format(const struct featuregate_set *set, struct strbuf *out);
+
+const char *featuregate_stage_name(enum featuregate_stage stage);
+
+#endif

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The model keeps one entry per namespace/name for which a Service, a slice
+ * or an Endpoints object is known, in a glibc search tree (tsearch), so that
+ * lookups are O(log n) and a sorted walk is free. An entry lives as long as
+ * any of the three does: slices may arrive before their Service.
+ */
+#include <errno.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/model.h"
+#include "proxy/xalloc.h"
+
+struct model {
+	char *node_name;
+	void *services; /* tsearch root of struct model_service *, by key */
+	size_t n_entries;
+	size_t n_specs;
+	size_t n_dirty;
+	size_t n_deleted;
+	struct k8s_node *node;
+};
+
+static int service_cmp(const void *a, const void *b)
+{
+	const struct model_service *x = a, *y = b;
+
+	return strcmp(x->key, y->key);
+}
+
+struct model *model_new(const char *node_name)
+{
+	struct model *m = xcalloc(1, sizeof(*m));
+
+	m->node_name = xstrdup(node_name ? node_name : "");
+	return m;
+}
+
+static void service_free(void *p)
+{
+	struct model_service *svc = p;
+	size_t i;
+
+	k8s_service_free(svc->spec);
+	for (i = 0; i < svc->n_slices; i++)
+		k8s_slice_free(svc->slices[i]);
+	free(svc->slices);
+	k8s_endpoints_free(svc->endpoints);
+	free(svc->key);
+	free(svc);
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	tdestroy(m->services, service_free);
+	k8s_node_free(m->node);
+	free(m->node_name);
+	free(m);
+}
+
+const char *model_node_name(const struct model *m)
+{
+	return m->node_name;
+}
+
+const struct k8s_node *model_node(const struct model *m)
+{
+	return m->node;
+}
+
+size_t model_service_count(const struct model *m)
+{
+	return m->n_specs;
+}
+
+static struct model_service *lookup(const struct model *m, const char *ns, const char *name)
+{
+	struct model_service probe;
+	char key[2 * K8S_MAX_NAME + 2];
+	void *const *found;
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	probe.key = key;
+	found = tfind(&probe, &m->services, service_cmp);
+	return found ? *(struct model_service *const *)found : NULL;
+}
+
+const struct model_service *model_service_lookup(const struct model *m, const char *ns,
+						 const char *name)
+{
+	return lookup(m, ns, name);
+}
+
+/* Returns the entry for ns/name, creating an empty one if needed. */
+static struct model_service *lookup_or_add(struct model *m, const char *ns, const char *name)
+{
+	struct model_service *svc = lookup(m, ns, name);
+
+	if (svc)
+		return svc;
+	svc = xcalloc(1, sizeof(*svc));
+	svc->key = xasprintf("%s/%s", ns, name);
+	if (!tsearch(svc, &m->services, service_cmp))
+		abort();
+	m->n_entries++;
+	return svc;
+}
+
+static void mark_dirty(struct model *m, struct model_service *svc)
+{
+	if (!svc->dirty)
+		m->n_dirty++;
+	svc->dirty = true;
+}
+
+/* Drops an entry that no longer holds anything. */
+static void maybe_remove(struct model *m, struct model_service *svc)
+{
+	if (svc->spec || svc->n_slices || svc->endpoints)
+		return;
+	if (svc->dirty)
+		m->n_dirty--;
+	tdelete(svc, &m->services, service_cmp);
+	m->n_entries--;
+	service_free(svc);
+}
+
+static void service_update(struct model *m, struct k8s_service *spec)
+{
+	struct model_service *svc = lookup_or_add(m, spec->namespace, spec->name);
+
+	if (!svc->spec)
+		m->n_specs++;
+	k8s_service_free(svc->spec);
+	svc->spec = spec;
+	mark_dirty(m, svc);
+}
+
+static void service_delete(struct model *m, const char *ns, const char *name)
+{
+	struct model_service *svc = lookup(m, ns, name);
+
+	if (!svc || !svc->spec)
+		return;
+	k8s_service_free(svc->spec);
+	svc->spec = NULL;
+	m->n_specs--;
+	m->n_deleted++;
+	mark_dirty(m, svc);
+	maybe_remove(m, svc);
+}
+
+static size_t slice_index(const struct model_service *svc, const char *name, bool *found)
+{
+	size_t lo = 0, hi = svc->n_slices;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(svc->slices[mid]->name, name);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static int slice_update(struct model *m, struct k8s_slice *slice, struct errbuf *err)
+{
+	struct model_service *svc = lookup_or_add(m, slice->namespace, slice->service_name);
+	bool found;
+	size_t i = slice_index(svc, slice->name, &found);
+
+	if (found) {
+		k8s_slice_free(svc->slices[i]);
+		svc->slices[i] = slice;
+	} else {
+		if (svc->n_slices >= MODEL_MAX_SLICES_PER_SERVICE) {
+			errbuf_set(err, "endpointslice %s/%s: service %s has too many slices (max %d)",
+				   slice->namespace, slice->name, slice->service_name,
+				   MODEL_MAX_SLICES_PER_SERVICE);
+			k8s_slice_free(slice);
+			maybe_remove(m, svc);
+			return -EINVAL;
+		}
+		svc->slices = xreallocarray(svc->slices, svc->n_slices + 1, sizeof(*svc->slices));
+		memmove(&svc->slices[i + 1], &svc->slices[i],
+			(svc->n_slices - i) * sizeof(*svc->slices));
+		svc->slices[i] = slice;
+		svc->n_slices++;
+	}
+	mark_dirty(m, svc);
+	return 0;
+}
+
+static void slice_delete(struct model *m, const struct k8s_slice *slice)
+{
+	struct model_service *svc = lookup(m, slice->namespace, slice->service_name);
+	bool found;
+	size_t i;
+
+	if (!svc)
+		return;
+	i = slice_index(svc, slice->name, &found);
+	if (!found)
+		return;
+	k8s_slice_free(svc->slices[i]);
+	memmove(&svc->slices[i], &svc->slices[i + 1],
+		(svc->n_slices - i - 1) * sizeof(*svc->slices));
+	svc->n_slices--;
+	mark_dirty(m, svc);
+	maybe_remove(m, svc);
+}
+
+static void endpoints_update(struct model *m, struct k8s_endpoints *eps)
+{
+	struct model_service *svc = lookup_or_add(m, eps->namespace, eps->name);
+
+	k8s_endpoints_free(svc->endpoints);
+	svc->endpoints = eps;
+	mark_dirty(m, svc);
+}
+
+static void endpoints_delete(struct model *m, const char *ns, const char *name)
+{
+	struct model_service *svc = lookup(m, ns, name);
+
+	if (!svc || !svc->endpoints)
+		return;
+	k8s_endpoints_free(svc->endpoints);
+	svc->endpoints = NULL;
+	mark_dirty(m, svc);
+	maybe_remove(m, svc);
+}
+
+int model_object_update(struct model *m, struct k8s_object *obj, struct errbuf *err)
+{
+	int ret = 0;
+
+	switch (obj->kind) {
+	case K8S_KIND_SERVICE:
+		service_update(m, obj->u.service);
+		break;
+	case K8S_KIND_ENDPOINTSLICE:
+		ret = slice_update(m, obj->u.slice, err);
+		break;
+	case K8S_KIND_ENDPOINTS:
+		endpoints_update(m, obj->u.endpoints);
+		break;
+	case K8S_KIND_NODE:
+		if (strcmp(obj->u.node->name, m->node_name) != 0) {
+			k8s_node_free(obj->u.node);
+			break;
+		}
+		k8s_node_free(m->node);
+		m->node = obj->u.node;
+		break;
+	}
+	memset(&obj->u, 0, sizeof(obj->u));
+	return ret;
+}
+
+void model_object_delete(struct model *m, const struct k8s_object *obj)
+{
+	switch (obj->kind) {
+	case K8S_KIND_SERVICE:
+		service_delete(m, obj->u.service->namespace, obj->u.service->name);
+		break;
+	case K8S_KIND_ENDPOINTSLICE:
+		slice_delete(m, obj->u.slice);
+		break;
+	case K8S_KIND_ENDPOINTS:
+		endpoints_delete(m, obj->u.endpoints->namespace, obj->u.endpoints->name);
+		break;
+	case K8S_KIND_NODE:
+		if (m->node && strcmp(obj->u.node->name, m->node->name) == 0) {
+			k8s_node_free(m->node);
+			m->node = NULL;
+		}
+		break;
+	}
+}
+
+struct collect {
+	const struct model_service **out;
+	size_t n;
+	bool only_specs;
+	bool clear_dirty;
+	bool set_dirty;
+};
+
+static void collect_visit(const void *nodep, VISIT which, void *arg)
+{
+	struct model_service *svc = *(struct model_service *const *)nodep;
+	struct collect *c = arg;
+
+	if (which != postorder && which != leaf)
+		return;
+	if (c->clear_dirty)
+		svc->dirty = false;
+	if (c->set_dirty)
+		svc->dirty = true;
+	if (c->out && (!c->only_specs || svc->spec))
+		c->out[c->n++] = svc;
+}
+
+const struct model_service **model_services_sorted(const struct model *m, size_t *n)
+{
+	struct collect c = { 0 };
+
+	c.out = xcalloc(m->n_entries + 1, sizeof(*c.out));
+	c.only_specs = true;
+	twalk_r(m->services, collect_visit, &c);
+	*n = c.n;
+	return c.out;
+}
+
+size_t model_dirty_count(const struct model *m)
+{
+	return m->n_dirty;
+}
+
+size_t model_deleted_count(const struct model *m)
+{
+	return m->n_deleted;
+}
+
+void model_dirty_clear(struct model *m)
+{
+	struct collect c = { 0 };
+
+	c.clear_dirty = true;
+	twalk_r(m->services, collect_visit, &c);
+	m->n_dirty = 0;
+	m->n_deleted = 0;
+}
+
+void model_dirty_all(struct model *m)
+{
+	struct collect c = { 0 };
+
+	c.set_dirty = true;
+	twalk_r(m->services, collect_visit, &c);
+	m->n_dirty = m->n_entries;
+}
+
+static int endpoint_cmp(const void *a, const void *b)
+{
+	const struct model_endpoint *x = a, *y = b;
+
+	return strcmp(x->str, y->str);
+}
+
+static void endpoint_format(struct model_endpoint *ep)
+{
+	char ip[K8S_ADDR_STRLEN];
+
+	k8s_addr_format(&ep->addr, ip);
+	if (ep->addr.family == K8S_FAMILY_IPV6)
+		snprintf(ep->str, sizeof(ep->str), "[%s]:%u", ip, ep->port);
+	else
+		snprintf(ep->str, sizeof(ep->str), "%s:%u", ip, ep->port);
+}
+
+/* Appends the endpoints of one slice that serve the port (name + protocol). */
+static void add_slice_endpoints(const struct model *m, const struct k8s_slice *slice,
+				const struct k8s_service_port *port, enum k8s_family family,
+				struct model_endpoint **eps, size_t *n, size_t *cap)
+{
+	enum k8s_address_type want =
+		family == K8S_FAMILY_IPV4 ? K8S_ADDRTYPE_IPV4 : K8S_ADDRTYPE_IPV6;
+	const struct k8s_slice_port *sp = NULL;
+	size_t i;
+
+	if (slice->address_type != want)
+		return;
+	for (i = 0; i < slice->n_ports; i++) {
+		if (slice->ports[i].protocol == port->protocol &&
+		    strcmp(slice->ports[i].name, port->name) == 0) {
+			sp = &slice->ports[i];
+			break;
+		}
+	}
+	if (!sp)
+		return;
+	for (i = 0; i < slice->n_endpoints; i++) {
+		const struct k8s_endpoint *e = &slice->endpoints[i];
+		struct model_endpoint *ep;
+
+		if (e->addr.family != family)
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 16;
+			*eps = xreallocarray(*eps, *cap, sizeof(**eps));
+		}
+		ep = &(*eps)[(*n)++];
+		memset(ep, 0, sizeof(*ep));
+		ep->addr = e->addr;
+		ep->port = sp->port;
+		ep->local = e->node_name && strcmp(e->node_name, m->node_name) == 0;
+		ep->ready = e->ready;
+		ep->serving = e->serving;
+		ep->terminating = e->terminating;
+		endpoint_format(ep);
+	}
+}
+
+struct model_endpoint *model_port_endpoints(const struct model *m, const struct model_service *svc,
+					    const struct k8s_service_port *port,
+					    enum k8s_family family, size_t *n)
+{
+	struct model_endpoint *eps = NULL;
+	size_t cap = 0, i, out;
+
+	*n = 0;
+	if (svc->n_slices) {
+		for (i = 0; i < svc->n_slices; i++)
+			add_slice_endpoints(m, svc->slices[i], port, family, &eps, n, &cap);
+	} else if (svc->endpoints) {
+		for (i = 0; i < svc->endpoints->n_subsets; i++)
+			add_slice_endpoints(m, &svc->endpoints->subsets[i], port, family, &eps, n,
+					    &cap);
+	}
+	if (*n < 2)
+		return eps;
+
+	/*
+	 * The same endpoint may appear in two slices while it moves between
+	 * them. Keep one copy; if the copies disagree on locality, the local
+	 * one wins, as in kube-proxy.
+	 */
+	qsort(eps, *n, sizeof(*eps), endpoint_cmp);
+	for (i = 1, out = 0; i < *n; i++) {
+		if (strcmp(eps[i].str, eps[out].str) == 0) {
+			if (eps[i].local && !eps[out].local)
+				eps[out] = eps[i];
+			continue;
+		}
+		eps[++out] = eps[i];
+	}
+	*n = out + 1;
+	return eps;
+}

@@ -1,0 +1,993 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The rule generator. It reproduces kube-proxy's iptables mode, with chains
+ * named KPROXY-* so that both can run side by side during a migration:
+ *
+ * nat KPROXY-SERVICES   one rule per service address (cluster IP, external
+ *                       IP, LoadBalancer IP) and port, then the NodePort tail
+ *                       rule into KPROXY-NODEPORTS.
+ * nat KPROXY-SVC-*      Cluster policy: spread over all usable endpoints.
+ * nat KPROXY-SVL-*      Local policy: spread over this node's endpoints.
+ * nat KPROXY-EXT-*      external destinations: masquerade and short-circuit
+ *                       decisions, then SVC or SVL.
+ * nat KPROXY-FW-*       loadBalancerSourceRanges.
+ * nat KPROXY-SEP-*      one endpoint: hairpin masquerade, affinity, DNAT.
+ * filter                REJECT without endpoints, DROP for Local policy without
+ *                       local endpoints, health-check ports, forwarding.
+ *
+ * Everything is emitted in a fixed order (services by namespace/name, ports
+ * by name, endpoints by "IP:port"), so the same state gives the same bytes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules.h"
+#include "proxy/xalloc.h"
+
+/* Chains kproxy always owns, in the order they are declared. */
+static const char *const fixed_chains[RULES_TABLE_COUNT][7] = {
+	[RULES_TABLE_FILTER] = { "KPROXY-SERVICES", "KPROXY-EXTERNAL-SERVICES", "KPROXY-NODEPORTS",
+				 "KPROXY-FORWARD", "KPROXY-FIREWALL", "KPROXY-LOCALNET", NULL },
+	[RULES_TABLE_NAT] = { "KPROXY-SERVICES", "KPROXY-NODEPORTS", "KPROXY-POSTROUTING",
+			      "KPROXY-MARK-MASQ", NULL },
+};
+
+static const struct rules_jump jumps[] = {
+	{ RULES_TABLE_FILTER, "INPUT",
+	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy externally-visible service "
+	  "portals\" -j KPROXY-EXTERNAL-SERVICES",
+	  "KPROXY-EXTERNAL-SERVICES" },
+	{ RULES_TABLE_FILTER, "INPUT",
+	  "-m comment --comment \"kproxy health check service ports\" -j KPROXY-NODEPORTS",
+	  "KPROXY-NODEPORTS" },
+	{ RULES_TABLE_FILTER, "INPUT",
+	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer firewall\" -j "
+	  "KPROXY-FIREWALL",
+	  "KPROXY-FIREWALL" },
+	{ RULES_TABLE_FILTER, "INPUT",
+	  "-m comment --comment \"kproxy localhost nodeport protection\" -j KPROXY-LOCALNET",
+	  "KPROXY-LOCALNET" },
+	{ RULES_TABLE_FILTER, "FORWARD",
+	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy externally-visible service "
+	  "portals\" -j KPROXY-EXTERNAL-SERVICES",
+	  "KPROXY-EXTERNAL-SERVICES" },
+	{ RULES_TABLE_FILTER, "FORWARD",
+	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy service portals\" -j "
+	  "KPROXY-SERVICES",
+	  "KPROXY-SERVICES" },
+	{ RULES_TABLE_FILTER, "FORWARD",
+	  "-m comment --comment \"kproxy forwarding rules\" -j KPROXY-FORWARD", "KPROXY-FORWARD" },
+	{ RULES_TABLE_FILTER, "FORWARD",
+	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer firewall\" -j "
+	  "KPROXY-FIREWALL",
+	  "KPROXY-FIREWALL" },
+	{ RULES_TABLE_FILTER, "OUTPUT",
+	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy service portals\" -j "
+	  "KPROXY-SERVICES",
+	  "KPROXY-SERVICES" },
+	{ RULES_TABLE_FILTER, "OUTPUT",
+	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer firewall\" -j "
+	  "KPROXY-FIREWALL",
+	  "KPROXY-FIREWALL" },
+	{ RULES_TABLE_NAT, "PREROUTING",
+	  "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES", "KPROXY-SERVICES" },
+	{ RULES_TABLE_NAT, "OUTPUT", "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES",
+	  "KPROXY-SERVICES" },
+	{ RULES_TABLE_NAT, "POSTROUTING",
+	  "-m comment --comment \"kproxy postrouting rules\" -j KPROXY-POSTROUTING",
+	  "KPROXY-POSTROUTING" },
+};
+
+#define N_JUMPS (sizeof(jumps) / sizeof(jumps[0]))
+
+const struct rules_jump *rules_jumps(size_t *n)
+{
+	*n = N_JUMPS;
+	return jumps;
+}
+
+struct gen {
+	const struct model *m;
+	const struct rules_config *cfg;
+	const struct rules_existing *existing;
+	bool full;
+	struct strbuf *warnings;
+	struct rules_stats st;
+	struct strbuf chains[RULES_TABLE_COUNT];
+	struct strbuf rules[RULES_TABLE_COUNT];
+	char mark[32];
+	char cluster_cidr[K8S_ADDR_STRLEN];
+	char **active; /* nat per-service chains referenced by this payload */
+	size_t n_active;
+	size_t cap_active;
+};
+
+/**
+ * struct svcport - one port of one Service, with everything derived from it.
+ * @name: "ns/name:port", or "ns/name" for an unnamed port.
+ * @ext_local: external traffic policy Local applies (the Service is
+ *	externally accessible and says Local, or has the 1.4 annotation with the
+ *	gate on).
+ * @in_cluster, @in_local: per endpoint, whether it is in the Cluster-policy
+ *	set and in the Local-policy set.
+ */
+struct svcport {
+	const struct model_service *svc;
+	const struct k8s_service *spec;
+	const struct k8s_service_port *port;
+	char name[2 * K8S_MAX_NAME + K8S_MAX_LABEL_NAME + 4];
+	const char *proto;
+	char cluster_ip[K8S_ADDR_STRLEN];
+	char svc_chain[RULES_CHAIN_MAX];
+	char svl_chain[RULES_CHAIN_MAX];
+	char ext_chain[RULES_CHAIN_MAX];
+	char fw_chain[RULES_CHAIN_MAX];
+	const struct k8s_addr **external_ips;
+	size_t n_external_ips;
+	const struct k8s_addr **lb_ips;
+	size_t n_lb_ips;
+	const struct k8s_cidr **source_ranges;
+	size_t n_source_ranges;
+	bool ext_accessible;
+	bool ext_local;
+	bool int_local;
+	uint16_t hc_port;
+	struct model_endpoint *eps;
+	size_t n_eps;
+	bool *in_cluster;
+	bool *in_local;
+	size_t n_cluster;
+	size_t n_local;
+	bool has_endpoints;
+	bool write_chains;
+};
+
+static void rule_begin(struct gen *g, enum rules_table t, const char *chain)
+{
+	strbuf_addf(&g->rules[t], "-A %s", chain);
+}
+
+static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...)
+{
+	char text[RULES_COMMENT_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	strbuf_adds(&g->rules[t], " -m comment --comment ");
+	rules_quote_comment(&g->rules[t], text);
+}
+
+static void rule_add(struct gen *g, enum rules_table t, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void rule_add(struct gen *g, enum rules_table t, const char *fmt, ...)
+{
+	va_list ap;
+
+	strbuf_addc(&g->rules[t], ' ');
+	va_start(ap, fmt);
+	strbuf_vaddf(&g->rules[t], fmt, ap);
+	va_end(ap);
+}
+
+static void rule_end(struct gen *g, enum rules_table t)
+{
+	strbuf_addc(&g->rules[t], '\n');
+	g->st.rules[t]++;
+}
+
+static void chain_declare(struct gen *g, enum rules_table t, const char *chain)
+{
+	strbuf_addf(&g->chains[t], ":%s - [0:0]\n", chain);
+	g->st.chains[t]++;
+}
+
+static void chain_activate(struct gen *g, const char *chain)
+{
+	if (g->n_active == g->cap_active) {
+		g->cap_active = g->cap_active ? 2 * g->cap_active : 256;
+		g->active = xreallocarray(g->active, g->cap_active, sizeof(*g->active));
+	}
+	g->active[g->n_active++] = xstrdup(chain);
+}
+
+/* Declares a per-service nat chain if this sync writes the Service's chains. */
+static void service_chain(struct gen *g, const struct svcport *sp, const char *chain)
+{
+	chain_activate(g, chain);
+	if (sp->write_chains)
+		chain_declare(g, RULES_TABLE_NAT, chain);
+}
+
+static const struct k8s_addr *family_addr(const struct k8s_addr *addrs, size_t n,
+					  enum k8s_family family)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (addrs[i].family == family)
+			return &addrs[i];
+	return NULL;
+}
+
+static bool legacy_only_local(struct gen *g, const struct k8s_service *spec)
+{
+	if (spec->legacy_traffic != K8S_LEGACY_ONLY_LOCAL)
+		return false;
+	if (spec->type != K8S_SVC_NODE_PORT && spec->type != K8S_SVC_LOAD_BALANCER)
+		return false;
+	return featuregate_enabled(g->cfg->gates, FEATUREGATE_ALLOW_EXT_TRAFFIC_LOCAL_ENDPOINTS);
+}
+
+static void warn_legacy(struct gen *g, const struct k8s_service *spec)
+{
+	if (!g->warnings || spec->legacy_traffic == K8S_LEGACY_UNSET)
+		return;
+	if (featuregate_enabled(g->cfg->gates, FEATUREGATE_ALLOW_EXT_TRAFFIC_LOCAL_ENDPOINTS))
+		return;
+	strbuf_addf(g->warnings,
+		    "service %s/%s: external-traffic annotation ignored: feature gate "
+		    "AllowExtTrafficLocalEndpoints is off\n",
+		    spec->namespace, spec->name);
+}
+
+/* Collects the service addresses of the generator's family. */
+static void svcport_addresses(struct gen *g, struct svcport *sp)
+{
+	const struct k8s_service *spec = sp->spec;
+	enum k8s_family family = g->cfg->family;
+	bool ip_mode = featuregate_enabled(g->cfg->gates, FEATUREGATE_LOADBALANCER_IP_MODE);
+	size_t i;
+
+	sp->external_ips = xcalloc(spec->n_external_ips + 1, sizeof(*sp->external_ips));
+	for (i = 0; i < spec->n_external_ips; i++)
+		if (spec->external_ips[i].family == family)
+			sp->external_ips[sp->n_external_ips++] = &spec->external_ips[i];
+
+	/* A LoadBalancer whose ipMode is Proxy delivers to the node itself. */
+	sp->lb_ips = xcalloc(spec->n_lb_ingress + 1, sizeof(*sp->lb_ips));
+	for (i = 0; i < spec->n_lb_ingress; i++) {
+		if (spec->lb_ingress[i].ip.family != family)
+			continue;
+		if (ip_mode && spec->lb_ingress[i].ip_mode == K8S_IPMODE_PROXY)
+			continue;
+		sp->lb_ips[sp->n_lb_ips++] = &spec->lb_ingress[i].ip;
+	}
+
+	sp->source_ranges = xcalloc(spec->n_source_ranges + 1, sizeof(*sp->source_ranges));
+	for (i = 0; i < spec->n_source_ranges; i++)
+		if (spec->source_ranges[i].addr.family == family)
+			sp->source_ranges[sp->n_source_ranges++] = &spec->source_ranges[i];
+}
+
+/*
+ * Sorts the endpoints into the Cluster-policy set (ready endpoints anywhere,
+ * or serving+terminating ones when none is ready) and the Local-policy set
+ * (the same choice among this node's endpoints).
+ */
+static void svcport_categorize(struct gen *g, struct svcport *sp)
+{
+	bool terminating =
+		featuregate_enabled(g->cfg->gates, FEATUREGATE_PROXY_TERMINATING_ENDPOINTS);
+	bool uses_cluster = !sp->int_local || sp->ext_accessible;
+	bool uses_local = sp->int_local || sp->ext_local;
+	bool any_ready = false, local_ready = false;
+	size_t i;
+
+	sp->in_cluster = xcalloc(sp->n_eps + 1, sizeof(bool));
+	sp->in_local = xcalloc(sp->n_eps + 1, sizeof(bool));
+	for (i = 0; i < sp->n_eps; i++) {
+		const struct model_endpoint *ep = &sp->eps[i];
+
+		if (ep->ready) {
+			any_ready = true;
+			local_ready |= ep->local;
+		}
+		if (ep->ready || (terminating && ep->serving && ep->terminating))
+			sp->has_endpoints = true;
+	}
+	for (i = 0; i < sp->n_eps; i++) {
+		const struct model_endpoint *ep = &sp->eps[i];
+		bool fallback = terminating && ep->serving && ep->terminating;
+
+		if (uses_cluster && (any_ready ? ep->ready : fallback)) {
+			sp->in_cluster[i] = true;
+			sp->n_cluster++;
+		}
+		if (uses_local && ep->local && (local_ready ? ep->ready : fallback)) {
+			sp->in_local[i] = true;
+			sp->n_local++;
+		}
+	}
+}
+
+/* Returns false when the port has no cluster IP of this family. */
+static bool svcport_init(struct gen *g, struct svcport *sp, const struct model_service *svc,
+			 const struct k8s_service_port *port)
+{
+	const struct k8s_service *spec = svc->spec;
+	const struct k8s_addr *cip;
+
+	memset(sp, 0, sizeof(*sp));
+	cip = family_addr(spec->cluster_ips, spec->n_cluster_ips, g->cfg->family);
+	if (!cip)
+		return false;
+	sp->svc = svc;
+	sp->spec = spec;
+	sp->port = port;
+	sp->proto = k8s_protocol_lower(port->protocol);
+	k8s_addr_format(cip, sp->cluster_ip);
+	if (port->name[0])
+		snprintf(sp->name, sizeof(sp->name), "%s/%s:%s", spec->namespace, spec->name,
+			 port->name);
+	else
+		snprintf(sp->name, sizeof(sp->name), "%s/%s", spec->namespace, spec->name);
+	rules_chain_name(sp->svc_chain, "SVC", sp->name, port->protocol, NULL);
+	rules_chain_name(sp->svl_chain, "SVL", sp->name, port->protocol, NULL);
+	rules_chain_name(sp->ext_chain, "EXT", sp->name, port->protocol, NULL);
+	rules_chain_name(sp->fw_chain, "FW", sp->name, port->protocol, NULL);
+	svcport_addresses(g, sp);
+
+	sp->ext_accessible = port->node_port || sp->n_lb_ips || sp->n_external_ips;
+	if (sp->ext_accessible) {
+		if (spec->external_policy == K8S_POLICY_LOCAL) {
+			sp->ext_local = true;
+			sp->hc_port = spec->health_check_node_port;
+		} else if (legacy_only_local(g, spec)) {
+			sp->ext_local = true;
+			sp->hc_port = spec->legacy_hc_node_port;
+		}
+	}
+	sp->int_local = spec->internal_policy == K8S_POLICY_LOCAL &&
+			featuregate_enabled(g->cfg->gates,
+					    FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY);
+	sp->write_chains = g->full || svc->dirty;
+	sp->eps = model_port_endpoints(g->m, svc, port, g->cfg->family, &sp->n_eps);
+	svcport_categorize(g, sp);
+	return true;
+}
+
+static void svcport_fini(struct svcport *sp)
+{
+	free(sp->external_ips);
+	free(sp->lb_ips);
+	free(sp->source_ranges);
+	free(sp->eps);
+	free(sp->in_cluster);
+	free(sp->in_local);
+}
+
+/* A rule matching one service address and port: "-m tcp -p tcp -d IP --dport N". */
+static void match_vip(struct gen *g, enum rules_table t, const struct svcport *sp, const char *ip)
+{
+	rule_add(g, t, "-m %s -p %s -d %s --dport %u", sp->proto, sp->proto, ip, sp->port->port);
+}
+
+static void write_service_to_endpoints(struct gen *g, const struct svcport *sp, const char *chain,
+				       const bool *in_set, size_t n_set)
+{
+	char sep[RULES_CHAIN_MAX];
+	size_t i, k = 0;
+
+	if (sp->spec->affinity == K8S_AFFINITY_CLIENT_IP) {
+		for (i = 0; i < sp->n_eps; i++) {
+			if (!in_set[i])
+				continue;
+			rules_chain_name(sep, "SEP", sp->name, sp->port->protocol, sp->eps[i].str);
+			rule_begin(g, RULES_TABLE_NAT, chain);
+			rule_comment(g, RULES_TABLE_NAT, "%s -> %s", sp->name, sp->eps[i].str);
+			rule_add(g, RULES_TABLE_NAT,
+				 "-m recent --name %s --rcheck --seconds %u --reap -j %s", sep,
+				 sp->spec->affinity_timeout, sep);
+			rule_end(g, RULES_TABLE_NAT);
+		}
+	}
+	for (i = 0; i < sp->n_eps; i++) {
+		if (!in_set[i])
+			continue;
+		rules_chain_name(sep, "SEP", sp->name, sp->port->protocol, sp->eps[i].str);
+		rule_begin(g, RULES_TABLE_NAT, chain);
+		rule_comment(g, RULES_TABLE_NAT, "%s -> %s", sp->name, sp->eps[i].str);
+		/*
+		 * Endpoint i of n is taken with probability 1/(n-i), which
+		 * makes every endpoint equally likely; the last one always
+		 * matches. Ten decimals keep the split even at 1,000 endpoints.
+		 */
+		if (k < n_set - 1)
+			rule_add(g, RULES_TABLE_NAT,
+				 "-m statistic --mode random --probability %0.10f",
+				 1.0 / (double)(n_set - k));
+		rule_add(g, RULES_TABLE_NAT, "-j %s", sep);
+		rule_end(g, RULES_TABLE_NAT);
+		k++;
+	}
+}
+
+static void write_endpoint_chains(struct gen *g, const struct svcport *sp)
+{
+	char sep[RULES_CHAIN_MAX], ip[K8S_ADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < sp->n_eps; i++) {
+		if (!sp->in_cluster[i] && !sp->in_local[i])
+			continue;
+		g->st.endpoints++;
+		rules_chain_name(sep, "SEP", sp->name, sp->port->protocol, sp->eps[i].str);
+		service_chain(g, sp, sep);
+		if (!sp->write_chains)
+			continue;
+		k8s_addr_format(&sp->eps[i].addr, ip);
+		/* An endpoint reaching itself through the service must be masqueraded. */
+		rule_begin(g, RULES_TABLE_NAT, sep);
+		rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
+		rule_add(g, RULES_TABLE_NAT, "-s %s -j KPROXY-MARK-MASQ", ip);
+		rule_end(g, RULES_TABLE_NAT);
+
+		rule_begin(g, RULES_TABLE_NAT, sep);
+		rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
+		if (sp->spec->affinity == K8S_AFFINITY_CLIENT_IP)
+			rule_add(g, RULES_TABLE_NAT, "-m recent --name %s --set", sep);
+		rule_add(g, RULES_TABLE_NAT, "-m %s -p %s -j DNAT --to-destination %s", sp->proto,
+			 sp->proto, sp->eps[i].str);
+		rule_end(g, RULES_TABLE_NAT);
+	}
+}
+
+static void write_ext_chain(struct gen *g, const struct svcport *sp, bool has_ext)
+{
+	const char *policy_chain = sp->ext_local ? sp->svl_chain : sp->svc_chain;
+
+	if (!sp->ext_local) {
+		/* Cluster policy may cross nodes: the reply must come back here. */
+		rule_begin(g, RULES_TABLE_NAT, sp->ext_chain);
+		rule_comment(g, RULES_TABLE_NAT, "masquerade traffic for %s external destinations",
+			     sp->name);
+		rule_add(g, RULES_TABLE_NAT, "-j KPROXY-MARK-MASQ");
+		rule_end(g, RULES_TABLE_NAT);
+	} else {
+		/*
+		 * Pods on this node reach all endpoints without masquerade, as
+		 * if their packet had gone out to the load balancer and back.
+		 */
+		if (g->cluster_cidr[0]) {
+			rule_begin(g, RULES_TABLE_NAT, sp->ext_chain);
+			rule_comment(g, RULES_TABLE_NAT, "pod traffic for %s external destinations",
+				     sp->name);
+			rule_add(g, RULES_TABLE_NAT, "-s %s -j %s", g->cluster_cidr, sp->svc_chain);
+			rule_end(g, RULES_TABLE_NAT);
+		}
+		/*
+		 * The node itself would use the (local) service address as the
+		 * source, so its traffic is masqueraded and may use any endpoint.
+		 */
+		rule_begin(g, RULES_TABLE_NAT, sp->ext_chain);
+		rule_comment(g, RULES_TABLE_NAT,
+			     "masquerade LOCAL traffic for %s external destinations", sp->name);
+		rule_add(g, RULES_TABLE_NAT, "-m addrtype --src-type LOCAL -j KPROXY-MARK-MASQ");
+		rule_end(g, RULES_TABLE_NAT);
+
+		rule_begin(g, RULES_TABLE_NAT, sp->ext_chain);
+		rule_comment(g, RULES_TABLE_NAT, "route LOCAL traffic for %s external destinations",
+			     sp->name);
+		rule_add(g, RULES_TABLE_NAT, "-m addrtype --src-type LOCAL -j %s", sp->svc_chain);
+		rule_end(g, RULES_TABLE_NAT);
+	}
+	/* Without local endpoints the packet falls through and filter drops it. */
+	if (has_ext) {
+		rule_begin(g, RULES_TABLE_NAT, sp->ext_chain);
+		rule_add(g, RULES_TABLE_NAT, "-j %s", policy_chain);
+		rule_end(g, RULES_TABLE_NAT);
+	}
+}
+
+static bool node_in_range(struct gen *g, const struct k8s_cidr *cidr)
+{
+	const struct k8s_node *node = model_node(g->m);
+	size_t i;
+
+	if (node) {
+		for (i = 0; i < node->n_addrs; i++)
+			if (k8s_cidr_contains(cidr, &node->addrs[i]))
+				return true;
+		return false;
+	}
+	for (i = 0; i < g->cfg->n_local_addrs; i++)
+		if (k8s_cidr_contains(cidr, &g->cfg->local_addrs[i]))
+			return true;
+	return false;
+}
+
+static void write_fw_chain(struct gen *g, const struct svcport *sp)
+{
+	char buf[K8S_ADDR_STRLEN];
+	bool allow_from_node = false;
+	size_t i;
+
+	for (i = 0; i < sp->n_source_ranges; i++) {
+		rule_begin(g, RULES_TABLE_NAT, sp->fw_chain);
+		rule_comment(g, RULES_TABLE_NAT, "%s loadbalancer IP", sp->name);
+		rule_add(g, RULES_TABLE_NAT, "-s %s -j %s",
+			 k8s_cidr_format(sp->source_ranges[i], buf), sp->ext_chain);
+		rule_end(g, RULES_TABLE_NAT);
+		allow_from_node |= node_in_range(g, sp->source_ranges[i]);
+	}
+	/*
+	 * A node that holds the LB IP locally talks to it with the LB IP as its
+	 * source; let that through when the node itself is allowed.
+	 */
+	if (allow_from_node) {
+		for (i = 0; i < sp->n_lb_ips; i++) {
+			rule_begin(g, RULES_TABLE_NAT, sp->fw_chain);
+			rule_comment(g, RULES_TABLE_NAT, "%s loadbalancer IP", sp->name);
+			rule_add(g, RULES_TABLE_NAT, "-s %s -j %s",
+				 k8s_addr_format(sp->lb_ips[i], buf), sp->ext_chain);
+			rule_end(g, RULES_TABLE_NAT);
+		}
+	}
+	rule_begin(g, RULES_TABLE_NAT, sp->fw_chain);
+	rule_comment(g, RULES_TABLE_NAT, "other traffic to %s will be dropped by KPROXY-FIREWALL",
+		     sp->name);
+	rule_end(g, RULES_TABLE_NAT);
+}
+
+/* Filter rule for an external address without (local) endpoints. */
+static void write_ext_filter(struct gen *g, const struct svcport *sp, const char *ip,
+			     const char *comment, const char *target)
+{
+	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-EXTERNAL-SERVICES");
+	rule_comment(g, RULES_TABLE_FILTER, "%s %s", sp->name, comment);
+	match_vip(g, RULES_TABLE_FILTER, sp, ip);
+	rule_add(g, RULES_TABLE_FILTER, "-j %s", target);
+	rule_end(g, RULES_TABLE_FILTER);
+}
+
+static void write_svcport(struct gen *g, struct svcport *sp)
+{
+	bool has_int = sp->has_endpoints && (!sp->int_local || sp->n_local > 0);
+	bool has_ext = sp->has_endpoints && (!sp->ext_local || sp->n_local > 0);
+	bool uses_ext = sp->has_endpoints && sp->ext_accessible;
+	bool uses_fw = sp->has_endpoints && sp->n_lb_ips && sp->n_source_ranges;
+	bool uses_svc = sp->n_cluster > 0;
+	bool uses_svl = sp->n_local > 0;
+	const char *int_chain = sp->int_local ? sp->svl_chain : sp->svc_chain;
+	const char *lb_chain = uses_fw ? sp->fw_chain : sp->ext_chain;
+	const char *int_target = "REJECT", *int_comment = "has no endpoints";
+	const char *ext_target = "REJECT", *ext_comment = "has no endpoints";
+	char ip[K8S_ADDR_STRLEN];
+	size_t i;
+
+	if (sp->has_endpoints) {
+		int_target = "DROP";
+		int_comment = "has no local endpoints";
+		ext_target = "DROP";
+		ext_comment = "has no local endpoints";
+		if (!has_int)
+			g->st.no_local_internal++;
+		if (!has_ext)
+			g->st.no_local_external++;
+	}
+	if (uses_ext)
+		service_chain(g, sp, sp->ext_chain);
+	if (uses_fw)
+		service_chain(g, sp, sp->fw_chain);
+	if (uses_svc)
+		service_chain(g, sp, sp->svc_chain);
+	if (uses_svl)
+		service_chain(g, sp, sp->svl_chain);
+
+	/* Cluster IP. */
+	if (has_int) {
+		rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+		rule_comment(g, RULES_TABLE_NAT, "%s cluster IP", sp->name);
+		match_vip(g, RULES_TABLE_NAT, sp, sp->cluster_ip);
+		rule_add(g, RULES_TABLE_NAT, "-j %s", int_chain);
+		rule_end(g, RULES_TABLE_NAT);
+	} else {
+		rule_begin(g, RULES_TABLE_FILTER, "KPROXY-SERVICES");
+		rule_comment(g, RULES_TABLE_FILTER, "%s %s", sp->name, int_comment);
+		match_vip(g, RULES_TABLE_FILTER, sp, sp->cluster_ip);
+		rule_add(g, RULES_TABLE_FILTER, "-j %s", int_target);
+		rule_end(g, RULES_TABLE_FILTER);
+	}
+
+	/* External IPs. */
+	for (i = 0; i < sp->n_external_ips; i++) {
+		k8s_addr_format(sp->external_ips[i], ip);
+		if (sp->has_endpoints) {
+			rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+			rule_comment(g, RULES_TABLE_NAT, "%s external IP", sp->name);
+			match_vip(g, RULES_TABLE_NAT, sp, ip);
+			rule_add(g, RULES_TABLE_NAT, "-j %s", sp->ext_chain);
+			rule_end(g, RULES_TABLE_NAT);
+		}
+		if (!has_ext)
+			write_ext_filter(g, sp, ip, ext_comment, ext_target);
+	}
+
+	/* LoadBalancer ingress IPs. */
+	for (i = 0; i < sp->n_lb_ips; i++) {
+		k8s_addr_format(sp->lb_ips[i], ip);
+		if (sp->has_endpoints) {
+			rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+			rule_comment(g, RULES_TABLE_NAT, "%s loadbalancer IP", sp->name);
+			match_vip(g, RULES_TABLE_NAT, sp, ip);
+			rule_add(g, RULES_TABLE_NAT, "-j %s", lb_chain);
+			rule_end(g, RULES_TABLE_NAT);
+		}
+		if (uses_fw) {
+			rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FIREWALL");
+			rule_comment(g, RULES_TABLE_FILTER, "%s traffic not accepted by %s",
+				     sp->name, sp->fw_chain);
+			match_vip(g, RULES_TABLE_FILTER, sp, ip);
+			rule_add(g, RULES_TABLE_FILTER, "-j DROP");
+			rule_end(g, RULES_TABLE_FILTER);
+		}
+	}
+	if (!has_ext) {
+		for (i = 0; i < sp->n_lb_ips; i++)
+			write_ext_filter(g, sp, k8s_addr_format(sp->lb_ips[i], ip), ext_comment,
+					 ext_target);
+	}
+
+	/* NodePort; loadBalancerSourceRanges do not apply to it. */
+	if (sp->port->node_port) {
+		if (sp->has_endpoints) {
+			rule_begin(g, RULES_TABLE_NAT, "KPROXY-NODEPORTS");
+			rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
+			rule_add(g, RULES_TABLE_NAT, "-m %s -p %s --dport %u -j %s", sp->proto,
+				 sp->proto, sp->port->node_port, sp->ext_chain);
+			rule_end(g, RULES_TABLE_NAT);
+		}
+		if (!has_ext) {
+			rule_begin(g, RULES_TABLE_FILTER, "KPROXY-EXTERNAL-SERVICES");
+			rule_comment(g, RULES_TABLE_FILTER, "%s %s", sp->name, ext_comment);
+			rule_add(g, RULES_TABLE_FILTER,
+				 "-m addrtype --dst-type LOCAL -m %s -p %s --dport %u -j %s",
+				 sp->proto, sp->proto, sp->port->node_port, ext_target);
+			rule_end(g, RULES_TABLE_FILTER);
+		}
+	}
+
+	/* The health-check node port is accepted whether or not endpoints exist. */
+	if (sp->hc_port) {
+		rule_begin(g, RULES_TABLE_FILTER, "KPROXY-NODEPORTS");
+		rule_comment(g, RULES_TABLE_FILTER, "%s health check node port", sp->name);
+		rule_add(g, RULES_TABLE_FILTER, "-m tcp -p tcp --dport %u -j ACCEPT", sp->hc_port);
+		rule_end(g, RULES_TABLE_FILTER);
+	}
+
+	/* Unchanged Services keep their chains in the kernel as they are. */
+	if (!sp->write_chains) {
+		write_endpoint_chains(g, sp);
+		return;
+	}
+
+	/*
+	 * Traffic to the cluster IP from outside the pod network may come back
+	 * through another node, so it is masqueraded.
+	 */
+	if (has_int && (g->cfg->masquerade_all || g->cluster_cidr[0])) {
+		rule_begin(g, RULES_TABLE_NAT, int_chain);
+		rule_comment(g, RULES_TABLE_NAT, "%s cluster IP", sp->name);
+		match_vip(g, RULES_TABLE_NAT, sp, sp->cluster_ip);
+		if (!g->cfg->masquerade_all)
+			rule_add(g, RULES_TABLE_NAT, "! -s %s", g->cluster_cidr);
+		rule_add(g, RULES_TABLE_NAT, "-j KPROXY-MARK-MASQ");
+		rule_end(g, RULES_TABLE_NAT);
+	}
+	if (uses_ext)
+		write_ext_chain(g, sp, has_ext);
+	if (uses_fw)
+		write_fw_chain(g, sp);
+	if (uses_svc)
+		write_service_to_endpoints(g, sp, sp->svc_chain, sp->in_cluster, sp->n_cluster);
+	if (uses_svl)
+		write_service_to_endpoints(g, sp, sp->svl_chain, sp->in_local, sp->n_local);
+	write_endpoint_chains(g, sp);
+}
+
+static int port_cmp(const void *a, const void *b)
+{
+	const struct k8s_service_port *x = *(const struct k8s_service_port *const *)a;
+	const struct k8s_service_port *y = *(const struct k8s_service_port *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return (int)x->protocol - (int)y->protocol;
+}
+
+static void write_service(struct gen *g, const struct model_service *svc)
+{
+	const struct k8s_service *spec = svc->spec;
+	const struct k8s_service_port **ports;
+	struct svcport sp;
+	size_t i;
+
+	/* Headless and ExternalName Services, and those another proxy owns, get no rules. */
+	if (spec->headless || spec->proxy_name_label || spec->type == K8S_SVC_EXTERNAL_NAME)
+		return;
+	warn_legacy(g, spec);
+	ports = xcalloc(spec->n_ports + 1, sizeof(*ports));
+	for (i = 0; i < spec->n_ports; i++)
+		ports[i] = &spec->ports[i];
+	qsort(ports, spec->n_ports, sizeof(*ports), port_cmp);
+	for (i = 0; i < spec->n_ports; i++) {
+		if (!svcport_init(g, &sp, svc, ports[i]))
+			continue;
+		g->st.services++;
+		write_svcport(g, &sp);
+		svcport_fini(&sp);
+	}
+	free(ports);
+}
+
+static bool addr_is_loopback(const struct k8s_addr *a)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+
+	if (a->family == K8S_FAMILY_IPV4)
+		return a->bytes[0] == 127;
+	return memcmp(a->bytes, v6_loopback, 16) == 0;
+}
+
+static bool nodeport_addr_wanted(struct gen *g, const struct k8s_addr *a)
+{
+	size_t i;
+
+	if (a->family != g->cfg->family)
+		return false;
+	if (addr_is_loopback(a) && (!g->cfg->localhost_nodeports || a->family != K8S_FAMILY_IPV4))
+		return false;
+	if (g->cfg->nodeport_primary)
+		return true;
+	for (i = 0; i < g->cfg->n_nodeport_cidrs; i++)
+		if (k8s_cidr_contains(&g->cfg->nodeport_cidrs[i], a))
+			return true;
+	return false;
+}
+
+static int addr_ptr_cmp(const void *a, const void *b)
+{
+	return k8s_addr_cmp(*(const struct k8s_addr *const *)a, *(const struct k8s_addr *const *)b);
+}
+
+static bool nodeports_everywhere(struct gen *g)
+{
+	size_t i;
+
+	if (g->cfg->nodeport_primary)
+		return false;
+	if (g->cfg->n_nodeport_cidrs == 0)
+		return true;
+	for (i = 0; i < g->cfg->n_nodeport_cidrs; i++)
+		if (g->cfg->nodeport_cidrs[i].prefix == 0 &&
+		    g->cfg->nodeport_cidrs[i].addr.family == g->cfg->family)
+			return true;
+	return false;
+}
+
+static const char nodeports_comment[] =
+	"kproxy service nodeports; NOTE: this must be the last rule in this chain";
+
+/* The last rule of nat KPROXY-SERVICES sends traffic to node addresses on to the NodePorts. */
+static void write_nodeport_tail(struct gen *g)
+{
+	const struct k8s_node *node = model_node(g->m);
+	const struct k8s_addr *src;
+	const struct k8s_addr **addrs;
+	char ip[K8S_ADDR_STRLEN];
+	size_t n_src, i, n = 0;
+
+	if (nodeports_everywhere(g)) {
+		rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+		rule_comment(g, RULES_TABLE_NAT, "%s", nodeports_comment);
+		rule_add(g, RULES_TABLE_NAT, "-m addrtype --dst-type LOCAL");
+		if (g->cfg->family == K8S_FAMILY_IPV6)
+			rule_add(g, RULES_TABLE_NAT, "! -d ::1/128");
+		else if (!g->cfg->localhost_nodeports)
+			rule_add(g, RULES_TABLE_NAT, "! -d 127.0.0.0/8");
+		rule_add(g, RULES_TABLE_NAT, "-j KPROXY-NODEPORTS");
+		rule_end(g, RULES_TABLE_NAT);
+		return;
+	}
+	if (g->cfg->nodeport_primary) {
+		src = node ? node->addrs : NULL;
+		n_src = node ? node->n_addrs : 0;
+	} else {
+		src = g->cfg->local_addrs;
+		n_src = g->cfg->n_local_addrs;
+	}
+	addrs = xcalloc(n_src + 1, sizeof(*addrs));
+	for (i = 0; i < n_src; i++)
+		if (nodeport_addr_wanted(g, &src[i]))
+			addrs[n++] = &src[i];
+	qsort(addrs, n, sizeof(*addrs), addr_ptr_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && k8s_addr_cmp(addrs[i], addrs[i - 1]) == 0)
+			continue;
+		rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+		rule_comment(g, RULES_TABLE_NAT, "%s", nodeports_comment);
+		rule_add(g, RULES_TABLE_NAT, "-d %s -j KPROXY-NODEPORTS",
+			 k8s_addr_format(addrs[i], ip));
+		rule_end(g, RULES_TABLE_NAT);
+	}
+	free(addrs);
+}
+
+static void write_fixed_rules(struct gen *g)
+{
+	rule_begin(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
+	rule_add(g, RULES_TABLE_NAT, "-m mark ! --mark %s/%s -j RETURN", g->mark, g->mark);
+	rule_end(g, RULES_TABLE_NAT);
+	/* Clear the mark so that a packet traversing again is not masqueraded twice. */
+	rule_begin(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
+	rule_add(g, RULES_TABLE_NAT, "-j MARK --xor-mark %s", g->mark);
+	rule_end(g, RULES_TABLE_NAT);
+	rule_begin(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
+	rule_comment(g, RULES_TABLE_NAT, "kproxy service traffic requiring SNAT");
+	rule_add(g, RULES_TABLE_NAT, "-j MASQUERADE --random-fully");
+	rule_end(g, RULES_TABLE_NAT);
+	rule_begin(g, RULES_TABLE_NAT, "KPROXY-MARK-MASQ");
+	rule_add(g, RULES_TABLE_NAT, "-j MARK --or-mark %s", g->mark);
+	rule_end(g, RULES_TABLE_NAT);
+
+	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
+	rule_add(g, RULES_TABLE_FILTER, "-m conntrack --ctstate INVALID -j DROP");
+	rule_end(g, RULES_TABLE_FILTER);
+	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
+	rule_comment(g, RULES_TABLE_FILTER, "kproxy forwarding rules");
+	rule_add(g, RULES_TABLE_FILTER, "-m mark --mark %s/%s -j ACCEPT", g->mark, g->mark);
+	rule_end(g, RULES_TABLE_FILTER);
+	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
+	rule_comment(g, RULES_TABLE_FILTER, "kproxy forwarding conntrack rule");
+	rule_add(g, RULES_TABLE_FILTER, "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+	rule_end(g, RULES_TABLE_FILTER);
+
+	/*
+	 * With localhost NodePorts the kernel routes 127.0.0.0/8 (route_localnet),
+	 * so packets to it from elsewhere must be dropped (CVE-2020-8558).
+	 */
+	if (g->cfg->localhost_nodeports && g->cfg->family == K8S_FAMILY_IPV4) {
+		rule_begin(g, RULES_TABLE_FILTER, "KPROXY-LOCALNET");
+		rule_comment(g, RULES_TABLE_FILTER, "block incoming localnet connections");
+		rule_add(g, RULES_TABLE_FILTER,
+			 "-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate "
+			 "RELATED,ESTABLISHED,DNAT -j DROP");
+		rule_end(g, RULES_TABLE_FILTER);
+	}
+}
+
+/* Inserts the jumps from base chains that the kernel lacks, at the top. */
+static void write_jumps(struct gen *g, enum rules_table t)
+{
+	size_t i = N_JUMPS;
+	unsigned count, k;
+	bool on_top;
+
+	/* Inserting at position 1 in reverse keeps the table's order. */
+	while (i-- > 0) {
+		if (jumps[i].table != t)
+			continue;
+		count = g->existing && g->existing->jump_count ? g->existing->jump_count[i] : 0;
+		on_top = g->existing && g->existing->jump_on_top ? g->existing->jump_on_top[i]
+								 : false;
+		if (count == 1 && on_top)
+			continue;
+		for (k = 0; k < count; k++) {
+			strbuf_addf(&g->rules[t], "-D %s %s\n", jumps[i].base, jumps[i].spec);
+			g->st.rules[t]++;
+		}
+		strbuf_addf(&g->rules[t], "-I %s 1 %s\n", jumps[i].base, jumps[i].spec);
+		g->st.rules[t]++;
+	}
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_fixed(enum rules_table t, const char *chain)
+{
+	size_t i;
+
+	for (i = 0; fixed_chains[t][i]; i++)
+		if (strcmp(fixed_chains[t][i], chain) == 0)
+			return true;
+	return false;
+}
+
+/* Flushes and deletes the KPROXY- chains the kernel has and this payload does not use. */
+static void write_stale(struct gen *g, enum rules_table t)
+{
+	char **stale;
+	size_t i, n = 0;
+
+	if (!g->existing || !g->existing->n_chains[t])
+		return;
+	stale = xcalloc(g->existing->n_chains[t], sizeof(*stale));
+	for (i = 0; i < g->existing->n_chains[t]; i++) {
+		char *c = g->existing->chains[t][i];
+
+		if (strncmp(c, RULES_CHAIN_PREFIX, strlen(RULES_CHAIN_PREFIX)) != 0 ||
+		    is_fixed(t, c))
+			continue;
+		if (t == RULES_TABLE_NAT &&
+		    bsearch(&c, g->active, g->n_active, sizeof(*g->active), str_ptr_cmp))
+			continue;
+		stale[n++] = c;
+	}
+	qsort(stale, n, sizeof(*stale), str_ptr_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(stale[i], stale[i - 1]) == 0)
+			continue;
+		chain_declare(g, t, stale[i]);
+		strbuf_addf(&g->rules[t], "-X %s\n", stale[i]);
+		g->st.deleted_chains++;
+	}
+	free(stale);
+}
+
+void rules_build(const struct model *m, const struct rules_config *cfg,
+		 const struct rules_existing *existing, bool full, struct strbuf *out,
+		 struct strbuf *warnings, struct rules_stats *stats)
+{
+	static const char *const table_names[RULES_TABLE_COUNT] = { "filter", "nat" };
+	const struct model_service **svcs;
+	struct gen g;
+	size_t n, i;
+	int t;
+
+	memset(&g, 0, sizeof(g));
+	g.m = m;
+	g.cfg = cfg;
+	g.existing = existing;
+	g.full = full;
+	g.warnings = warnings;
+	for (t = 0; t < RULES_TABLE_COUNT; t++) {
+		strbuf_init(&g.chains[t]);
+		strbuf_init(&g.rules[t]);
+	}
+	snprintf(g.mark, sizeof(g.mark), "0x%x", 1u << (cfg->masquerade_bit & 31));
+	if (cfg->cluster_cidr && cfg->cluster_cidr->addr.family == cfg->family)
+		k8s_cidr_format(cfg->cluster_cidr, g.cluster_cidr);
+
+	for (t = 0; t < RULES_TABLE_COUNT; t++) {
+		for (i = 0; fixed_chains[t][i]; i++)
+			chain_declare(&g, (enum rules_table)t, fixed_chains[t][i]);
+		write_jumps(&g, (enum rules_table)t);
+	}
+	write_fixed_rules(&g);
+
+	svcs = model_services_sorted(m, &n);
+	for (i = 0; i < n; i++)
+		write_service(&g, svcs[i]);
+	free(svcs);
+	write_nodeport_tail(&g);
+
+	qsort(g.active, g.n_active, sizeof(*g.active), str_ptr_cmp);
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		write_stale(&g, (enum rules_table)t);
+
+	for (t = 0; t < RULES_TABLE_COUNT; t++) {
+		strbuf_addf(out, "*%s\n", table_names[t]);
+		strbuf_add(out, strbuf_str(&g.chains[t]), g.chains[t].len);
+		strbuf_add(out, strbuf_str(&g.rules[t]), g.rules[t].len);
+		strbuf_adds(out, "COMMIT\n");
+		strbuf_fini(&g.chains[t]);
+		strbuf_fini(&g.rules[t]);
+	}
+	for (i = 0; i < g.n_active; i++)
+		free(g.active[i]);
+	free(g.active);
+	if (stats)
+		*stats = g.st;
+}

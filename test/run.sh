@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Runs every kproxy test suite and prints one closing line, "N passed, N failed".
+# Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|restore|integration runs one group.
+# Each suite is an executable or script; it counts as passed when it exits 0.
+set -u
+build=${1:-build}
+only=${KPROXY_ONLY:-}
+passed=0
+failed=0
+failures=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run() {
+	name=$1
+	shift
+	if "$@" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		grep -E '^\[  PASSED  \]|^ok|passed' "$log" | tail -n 1 | sed "s|^|  $name: |"
+		echo "PASS $name"
+	else
+		failed=$((failed + 1))
+		failures="$failures $name"
+		cat "$log"
+		echo "FAIL $name"
+	fi
+}
+
+want() {
+	[ -z "$only" ] || [ "$only" = "$1" ]
+}
+
+if want unit; then
+	for t in $(find "$build/san/test/unit" -type f -name '*_test' 2>/dev/null | sort); do
+		run "unit/${t#"$build"/san/test/unit/}" "$t"
+	done
+fi
+
+if want golden; then
+	run golden sh test/golden/run.sh "$build/san/kproxy"
+fi
+
+if want restore && [ "$(id -u)" -eq 0 ] && [ -f test/golden/restore_check.sh ]; then
+	run restore-check sh test/golden/restore_check.sh "$build/san/kproxy"
+fi
+
+if want integration && [ "$(id -u)" -eq 0 ] && [ -d test/integration ]; then
+	for t in $(find test/integration -maxdepth 1 -name '[0-9]*.sh' | sort); do
+		run "integration/$(basename "$t" .sh)" sh "$t" "$build/san/kproxy"
+	done
+fi
+
+[ -z "$failures" ] || echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
