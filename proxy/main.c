@@ -8,18 +8,42 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "apiwatch/decode.h"
 #include "proxy/config.h"
 #include "proxy/log.h"
+#include "proxy/loop.h"
 #include "proxy/model.h"
+#include "proxy/sync.h"
 #include "proxy/xalloc.h"
+#include "rules/chains.h"
+#include "rules/restore.h"
 #include "rules/rules.h"
+
+/**
+ * struct proxy - the running daemon: everything main wires together.
+ * @state_dir, @state_base: the --from-file path split, for inotify.
+ */
+struct proxy {
+	const struct config *cfg;
+	struct loop *loop;
+	struct model *model;
+	struct sync *sync;
+	enum restore_backend backend;
+	int inotify_fd;
+	char *state_dir;
+	char *state_base;
+	struct loop_timer *reload_timer;
+};
 
 #define EXIT_BAD_INPUT 2
 
@@ -90,9 +114,10 @@ static int load_state_file(const char *path, struct model *m, struct errbuf *err
 
 /* Fills the generator's view of the flags for one address family. */
 static void rules_config_from(struct rules_config *rc, const struct config *cfg,
-			      const struct model *m, enum k8s_family family)
+			      const struct model *m)
 {
 	const struct k8s_node *node = model_node(m);
+	enum k8s_family family = K8S_FAMILY_IPV4;
 	size_t i;
 
 	memset(rc, 0, sizeof(*rc));
@@ -129,7 +154,7 @@ static void log_warnings(const struct strbuf *warnings)
 /* --dry-run: print the payload of one full sync of the file's state to stdout. */
 static int run_dry(const struct config *cfg)
 {
-	struct strbuf out = STRBUF_INIT, warnings = STRBUF_INIT;
+	struct rules_output out;
 	struct rules_config rc;
 	struct errbuf err;
 	struct model *m;
@@ -145,18 +170,260 @@ static int run_dry(const struct config *cfg)
 		status = EXIT_BAD_INPUT;
 		goto out;
 	}
-	rules_config_from(&rc, cfg, m, K8S_FAMILY_IPV4);
-	rules_build(m, &rc, NULL, true, &out, &warnings, NULL);
-	log_warnings(&warnings);
-	if (fwrite(strbuf_str(&out), 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+	rules_config_from(&rc, cfg, m);
+	rules_build(m, &rc, NULL, true, &out);
+	log_warnings(&out.warnings);
+	if (fwrite(strbuf_str(&out.payload), 1, out.payload.len, stdout) != out.payload.len ||
+	    fflush(stdout) != 0) {
 		fprintf(stderr, "kproxy: writing the payload: %s\n", strerror(errno));
 		status = EXIT_FAILURE;
 	}
+	rules_output_fini(&out);
 out:
-	strbuf_fini(&out);
-	strbuf_fini(&warnings);
 	model_free(m);
 	return status;
+}
+
+static int pick_backend(const struct config *cfg, enum restore_backend *b)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	switch (cfg->backend) {
+	case CONFIG_BACKEND_NFT:
+		*b = RESTORE_BACKEND_NFT;
+		strbuf_adds(&why, "--iptables-backend=nft");
+		break;
+	case CONFIG_BACKEND_LEGACY:
+		*b = RESTORE_BACKEND_LEGACY;
+		strbuf_adds(&why, "--iptables-backend=legacy");
+		break;
+	case CONFIG_BACKEND_AUTO:
+		*b = chains_detect_backend(&why);
+		break;
+	}
+	log_info("using the %s backend (%s)", *b == RESTORE_BACKEND_NFT ? "nft" : "legacy",
+		 strbuf_str(&why));
+	strbuf_fini(&why);
+	return 0;
+}
+
+/*
+ * Localhost NodePorts need the kernel to route 127.0.0.0/8 off the loopback
+ * device. That is the one sysctl kproxy changes, and only when asked to.
+ */
+static int enable_route_localnet(void)
+{
+	static const char path[] = "/proc/sys/net/ipv4/conf/all/route_localnet";
+	char cur = '0';
+	int fd, ret = 0;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (read(fd, &cur, 1) == 1 && cur == '1')
+		goto out;
+	if (pwrite(fd, "1\n", 2, 0) != 2) {
+		ret = -errno;
+		goto out;
+	}
+	log_info("set net.ipv4.conf.all.route_localnet=1 for localhost NodePorts");
+out:
+	close(fd);
+	return ret;
+}
+
+/* Re-reads the state file; a file that does not parse keeps the last good state. */
+static void reload_state(void *arg)
+{
+	struct proxy *p = arg;
+	struct model *m = model_new(p->cfg->hostname);
+	struct errbuf err;
+
+	if (load_state_file(p->cfg->from_file, m, &err)) {
+		log_error("keeping the last good state: %s", err.msg);
+		model_free(m);
+		return;
+	}
+	log_info("loaded %s: %zu services", p->cfg->from_file, model_service_count(m));
+	sync_set_model(p->sync, m);
+	model_free(p->model);
+	p->model = m;
+}
+
+static void on_inotify(int fd, uint32_t events, void *arg)
+{
+	struct proxy *p = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	bool changed = false;
+	ssize_t n;
+
+	(void)events;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *q = buf; q < buf + n; q += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(void *)q;
+			if (ev->len && strcmp(ev->name, p->state_base) == 0)
+				changed = true;
+		}
+	}
+	/* Editors write in several steps; read the file once they are done. */
+	if (changed)
+		loop_timer_arm(p->reload_timer, 100);
+}
+
+static int watch_state_file(struct proxy *p)
+{
+	char *a = xstrdup(p->cfg->from_file), *b = xstrdup(p->cfg->from_file);
+	int ret;
+
+	p->state_dir = xstrdup(dirname(a));
+	p->state_base = xstrdup(basename(b));
+	free(a);
+	free(b);
+	p->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (p->inotify_fd < 0)
+		return -errno;
+	/* Watch the directory, so that a rename over the file is seen too. */
+	if (inotify_add_watch(p->inotify_fd, p->state_dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0)
+		return -errno;
+	ret = loop_fd_add(p->loop, p->inotify_fd, EPOLLIN, on_inotify, p);
+	if (ret < 0)
+		return ret;
+	p->reload_timer = loop_timer_new(p->loop, reload_state, p);
+	return p->reload_timer ? 0 : -errno;
+}
+
+static void on_stop_signal(int signo, void *arg)
+{
+	struct proxy *p = arg;
+
+	log_info("signal %d: exiting, rules stay in place", signo);
+	loop_stop(p->loop);
+}
+
+/*
+ * Daemon mode: apply the state, keep it applied and follow the file. Exiting
+ * never removes rules: a restarted kproxy finds them in place and its first
+ * sync replaces them atomically.
+ */
+static int run_daemon(const struct config *cfg)
+{
+	struct proxy p = { 0 };
+	struct errbuf err;
+	int status = EXIT_FAILURE, ret;
+
+	p.cfg = cfg;
+	p.inotify_fd = -1;
+	if (!cfg->from_file) {
+		fprintf(stderr, "kproxy: no source of cluster state: give --from-file "
+				"(watching an API server is not built yet)\n");
+		return EXIT_BAD_INPUT;
+	}
+	p.model = model_new(cfg->hostname);
+	if (load_state_file(cfg->from_file, p.model, &err)) {
+		fprintf(stderr, "kproxy: %s\n", err.msg);
+		model_free(p.model);
+		return EXIT_BAD_INPUT;
+	}
+	pick_backend(cfg, &p.backend);
+	if (cfg->localhost_nodeports && (ret = enable_route_localnet()) < 0)
+		log_error("cannot enable route_localnet: %s", strerror(-ret));
+	p.loop = loop_new();
+	if (!p.loop) {
+		log_error("cannot create the event loop: %s", strerror(errno));
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (loop_signal_add(p.loop, SIGTERM, on_stop_signal, &p) < 0 ||
+	    loop_signal_add(p.loop, SIGINT, on_stop_signal, &p) < 0) {
+		log_error("cannot handle signals: %s", strerror(errno));
+		goto out;
+	}
+	if ((ret = watch_state_file(&p)) < 0) {
+		log_error("cannot watch %s: %s", cfg->from_file, strerror(-ret));
+		goto out;
+	}
+	p.sync = sync_new(p.loop, cfg, p.backend, p.model);
+	if (!p.sync) {
+		log_error("cannot start the sync engine: %s", strerror(errno));
+		goto out;
+	}
+	log_info("kproxy %s on node %s: %zu services from %s", KPROXY_VERSION, cfg->hostname,
+		 model_service_count(p.model), cfg->from_file);
+	sync_request(p.sync);
+	if ((ret = loop_run(p.loop)) < 0)
+		log_error("event loop: %s", strerror(-ret));
+	else
+		status = EXIT_SUCCESS;
+out:
+	sync_free(p.sync);
+	loop_timer_free(p.reload_timer);
+	if (p.inotify_fd >= 0)
+		close(p.inotify_fd);
+	loop_free(p.loop);
+	model_free(p.model);
+	free(p.state_dir);
+	free(p.state_base);
+	return status;
+}
+
+/* Removes kproxy's chains and jumps from one backend. */
+static int cleanup_backend(enum restore_backend b)
+{
+	const char *save[] = { restore_cmd(b, "save"), NULL };
+	const char *argv[8];
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, payload = STRBUF_INIT;
+	struct rules_existing ex;
+	struct errbuf e;
+	int ret = 0;
+
+	memset(&ex, 0, sizeof(ex));
+	if (b == RESTORE_BACKEND_LEGACY) {
+		if (chains_read_legacy(&ex, &e) < 0) {
+			log_error("cleanup: %s", e.msg);
+			return -EIO;
+		}
+	} else {
+		if (restore_run_sync(save, NULL, 0, 300000, &out, &err) != 0) {
+			log_error("cleanup: %s failed: %s", save[0], strbuf_str(&err));
+			ret = -EIO;
+			goto out;
+		}
+		chains_parse_save(strbuf_str(&out), &ex);
+	}
+	rules_build_cleanup(&ex, &payload);
+	if (payload.len == 0)
+		goto out;
+	restore_argv(b, true, argv);
+	strbuf_reset(&err);
+	if (restore_run_sync(argv, strbuf_str(&payload), payload.len, 300000, NULL, &err) != 0) {
+		log_error("cleanup: %s failed: %s", argv[0], strbuf_str(&err));
+		ret = -EIO;
+		goto out;
+	}
+	log_info("cleanup: removed %zu filter and %zu nat chains from the %s backend",
+		 ex.n_chains[RULES_TABLE_FILTER], ex.n_chains[RULES_TABLE_NAT],
+		 b == RESTORE_BACKEND_NFT ? "nft" : "legacy");
+out:
+	rules_existing_fini(&ex);
+	strbuf_fini(&out);
+	strbuf_fini(&err);
+	strbuf_fini(&payload);
+	return ret;
+}
+
+/* --cleanup: remove every KPROXY- chain and every jump to them, nothing else. */
+static int run_cleanup(const struct config *cfg)
+{
+	int ret = 0;
+
+	/* With auto, clean both: a backend switch may have left rules in the other. */
+	if (cfg->backend != CONFIG_BACKEND_LEGACY)
+		ret |= cleanup_backend(RESTORE_BACKEND_NFT);
+	if (cfg->backend != CONFIG_BACKEND_NFT)
+		ret |= cleanup_backend(RESTORE_BACKEND_LEGACY);
+	return ret ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -185,9 +452,10 @@ int main(int argc, char **argv)
 		status = run_dry(&cfg);
 		break;
 	case CONFIG_MODE_CLEANUP:
+		status = run_cleanup(&cfg);
+		break;
 	case CONFIG_MODE_RUN:
-		fprintf(stderr, "kproxy: this build supports only --dry-run so far\n");
-		status = EXIT_FAILURE;
+		status = run_daemon(&cfg);
 		break;
 	}
 	config_fini(&cfg);

@@ -38,46 +38,47 @@ static const struct rules_jump jumps[] = {
 	{ RULES_TABLE_FILTER, "INPUT",
 	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy externally-visible service "
 	  "portals\" -j KPROXY-EXTERNAL-SERVICES",
-	  "KPROXY-EXTERNAL-SERVICES" },
+	  "KPROXY-EXTERNAL-SERVICES", "kproxy externally-visible service portals" },
 	{ RULES_TABLE_FILTER, "INPUT",
 	  "-m comment --comment \"kproxy health check service ports\" -j KPROXY-NODEPORTS",
-	  "KPROXY-NODEPORTS" },
+	  "KPROXY-NODEPORTS", "kproxy health check service ports" },
 	{ RULES_TABLE_FILTER, "INPUT",
 	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer firewall\" -j "
 	  "KPROXY-FIREWALL",
-	  "KPROXY-FIREWALL" },
+	  "KPROXY-FIREWALL", "kproxy load balancer firewall" },
 	{ RULES_TABLE_FILTER, "INPUT",
 	  "-m comment --comment \"kproxy localhost nodeport protection\" -j KPROXY-LOCALNET",
-	  "KPROXY-LOCALNET" },
+	  "KPROXY-LOCALNET", "kproxy localhost nodeport protection" },
 	{ RULES_TABLE_FILTER, "FORWARD",
 	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy externally-visible service "
 	  "portals\" -j KPROXY-EXTERNAL-SERVICES",
-	  "KPROXY-EXTERNAL-SERVICES" },
+	  "KPROXY-EXTERNAL-SERVICES", "kproxy externally-visible service portals" },
 	{ RULES_TABLE_FILTER, "FORWARD",
 	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy service portals\" -j "
 	  "KPROXY-SERVICES",
-	  "KPROXY-SERVICES" },
+	  "KPROXY-SERVICES", "kproxy service portals" },
 	{ RULES_TABLE_FILTER, "FORWARD",
-	  "-m comment --comment \"kproxy forwarding rules\" -j KPROXY-FORWARD", "KPROXY-FORWARD" },
+	  "-m comment --comment \"kproxy forwarding rules\" -j KPROXY-FORWARD", "KPROXY-FORWARD",
+	  "kproxy forwarding rules" },
 	{ RULES_TABLE_FILTER, "FORWARD",
 	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer firewall\" -j "
 	  "KPROXY-FIREWALL",
-	  "KPROXY-FIREWALL" },
+	  "KPROXY-FIREWALL", "kproxy load balancer firewall" },
 	{ RULES_TABLE_FILTER, "OUTPUT",
 	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy service portals\" -j "
 	  "KPROXY-SERVICES",
-	  "KPROXY-SERVICES" },
+	  "KPROXY-SERVICES", "kproxy service portals" },
 	{ RULES_TABLE_FILTER, "OUTPUT",
 	  "-m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer firewall\" -j "
 	  "KPROXY-FIREWALL",
-	  "KPROXY-FIREWALL" },
+	  "KPROXY-FIREWALL", "kproxy load balancer firewall" },
 	{ RULES_TABLE_NAT, "PREROUTING",
-	  "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES", "KPROXY-SERVICES" },
+	  "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES", "KPROXY-SERVICES", "kproxy service portals" },
 	{ RULES_TABLE_NAT, "OUTPUT", "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES",
-	  "KPROXY-SERVICES" },
+	  "KPROXY-SERVICES", "kproxy service portals" },
 	{ RULES_TABLE_NAT, "POSTROUTING",
 	  "-m comment --comment \"kproxy postrouting rules\" -j KPROXY-POSTROUTING",
-	  "KPROXY-POSTROUTING" },
+	  "KPROXY-POSTROUTING", "kproxy postrouting rules" },
 };
 
 #define N_JUMPS (sizeof(jumps) / sizeof(jumps[0]))
@@ -865,26 +866,27 @@ static void write_fixed_rules(struct gen *g)
 	}
 }
 
-/* Inserts the jumps from base chains that the kernel lacks, at the top. */
+/*
+ * Inserts at the top the jumps from base chains that the kernel lacks, and
+ * removes extra copies. Jumps already in place are left alone, so a sync never
+ * reorders anyone else's rules.
+ */
 static void write_jumps(struct gen *g, enum rules_table t)
 {
 	size_t i = N_JUMPS;
 	unsigned count, k;
-	bool on_top;
 
 	/* Inserting at position 1 in reverse keeps the table's order. */
 	while (i-- > 0) {
 		if (jumps[i].table != t)
 			continue;
 		count = g->existing && g->existing->jump_count ? g->existing->jump_count[i] : 0;
-		on_top = g->existing && g->existing->jump_on_top ? g->existing->jump_on_top[i]
-								 : false;
-		if (count == 1 && on_top)
-			continue;
-		for (k = 0; k < count; k++) {
+		for (k = 1; k < count; k++) {
 			strbuf_addf(&g->rules[t], "-D %s %s\n", jumps[i].base, jumps[i].spec);
 			g->st.rules[t]++;
 		}
+		if (count)
+			continue;
 		strbuf_addf(&g->rules[t], "-I %s 1 %s\n", jumps[i].base, jumps[i].spec);
 		g->st.rules[t]++;
 	}
@@ -936,9 +938,27 @@ static void write_stale(struct gen *g, enum rules_table t)
 	free(stale);
 }
 
+/* Records what the kernel holds once the payload is applied. */
+static void fill_after(struct gen *g, struct rules_existing *after)
+{
+	size_t i, n;
+	int t;
+
+	memset(after, 0, sizeof(*after));
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		for (i = 0; fixed_chains[t][i]; i++)
+			rules_existing_add(after, (enum rules_table)t, fixed_chains[t][i]);
+	for (i = 0; i < g->n_active; i++)
+		if (i == 0 || strcmp(g->active[i], g->active[i - 1]) != 0)
+			rules_existing_add(after, RULES_TABLE_NAT, g->active[i]);
+	rules_jumps(&n);
+	after->jump_count = xcalloc(n, sizeof(*after->jump_count));
+	for (i = 0; i < n; i++)
+		after->jump_count[i] = 1;
+}
+
 void rules_build(const struct model *m, const struct rules_config *cfg,
-		 const struct rules_existing *existing, bool full, struct strbuf *out,
-		 struct strbuf *warnings, struct rules_stats *stats)
+		 const struct rules_existing *existing, bool full, struct rules_output *out)
 {
 	static const char *const table_names[RULES_TABLE_COUNT] = { "filter", "nat" };
 	const struct model_service **svcs;
@@ -946,12 +966,15 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	size_t n, i;
 	int t;
 
+	memset(out, 0, sizeof(*out));
+	strbuf_init(&out->payload);
+	strbuf_init(&out->warnings);
 	memset(&g, 0, sizeof(g));
 	g.m = m;
 	g.cfg = cfg;
 	g.existing = existing;
 	g.full = full;
-	g.warnings = warnings;
+	g.warnings = &out->warnings;
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		strbuf_init(&g.chains[t]);
 		strbuf_init(&g.rules[t]);
@@ -978,16 +1001,23 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 		write_stale(&g, (enum rules_table)t);
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
-		strbuf_addf(out, "*%s\n", table_names[t]);
-		strbuf_add(out, strbuf_str(&g.chains[t]), g.chains[t].len);
-		strbuf_add(out, strbuf_str(&g.rules[t]), g.rules[t].len);
-		strbuf_adds(out, "COMMIT\n");
+		strbuf_addf(&out->payload, "*%s\n", table_names[t]);
+		strbuf_add(&out->payload, strbuf_str(&g.chains[t]), g.chains[t].len);
+		strbuf_add(&out->payload, strbuf_str(&g.rules[t]), g.rules[t].len);
+		strbuf_adds(&out->payload, "COMMIT\n");
 		strbuf_fini(&g.chains[t]);
 		strbuf_fini(&g.rules[t]);
 	}
+	fill_after(&g, &out->after);
 	for (i = 0; i < g.n_active; i++)
 		free(g.active[i]);
 	free(g.active);
-	if (stats)
-		*stats = g.st;
+	out->stats = g.st;
+}
+
+void rules_output_fini(struct rules_output *out)
+{
+	strbuf_fini(&out->payload);
+	strbuf_fini(&out->warnings);
+	rules_existing_fini(&out->after);
 }

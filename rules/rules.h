@@ -64,6 +64,7 @@ struct rules_jump {
 	const char *base;   /* "INPUT" */
 	const char *spec;   /* the rule after "-A INPUT ", as iptables-save prints it */
 	const char *target; /* "KPROXY-SERVICES" */
+	const char *comment; /* the text of its comment match */
 };
 
 /* Returns the table of jumps (static) and its length. */
@@ -72,14 +73,12 @@ const struct rules_jump *rules_jumps(size_t *n);
 /**
  * struct rules_existing - what the kernel holds now, read by the chain reader.
  * @chains: the KPROXY- chains of each table (any order).
- * @jump_count: how many copies of each rules_jumps() entry exist.
- * @jump_on_top: whether the jumps of that base chain come before any other rule.
+ * @jump_count: how many copies of each rules_jumps() entry exist (NULL: none).
  */
 struct rules_existing {
 	char **chains[RULES_TABLE_COUNT];
 	size_t n_chains[RULES_TABLE_COUNT];
 	unsigned *jump_count;
-	bool *jump_on_top;
 };
 
 struct rules_stats {
@@ -92,16 +91,42 @@ struct rules_stats {
 	size_t no_local_external; /* Local eTP services with endpoints but none here */
 };
 
+/**
+ * struct rules_output - what one build produces.
+ * @payload: the iptables-restore input.
+ * @warnings: one line per problem worth logging (e.g. an ignored annotation).
+ * @after: the KPROXY- chains and jumps the kernel holds once payload is applied.
+ */
+struct rules_output {
+	struct strbuf payload;
+	struct strbuf warnings;
+	struct rules_stats stats;
+	struct rules_existing after;
+};
+
 /*
- * Appends the payload of one sync to out. With full false only the chains of
- * dirty Services are rewritten (the others stay in the kernel as they are).
- * existing may be NULL (an empty kernel). Warnings about objects (one line
- * each, e.g. an ignored 1.4 annotation) are appended to warnings when it is not
- * NULL. Fills stats when not NULL. Cannot fail: the model holds validated data.
+ * Builds the payload of one sync into out (initialised by the call; free it
+ * with rules_output_fini()). With full false only the chains of dirty Services
+ * are written (the others stay in the kernel as they are). existing is what
+ * the kernel holds now, or NULL for an empty kernel. Cannot fail: the model
+ * holds validated data.
  */
 void rules_build(const struct model *m, const struct rules_config *cfg,
-		 const struct rules_existing *existing, bool full, struct strbuf *out,
-		 struct strbuf *warnings, struct rules_stats *stats);
+		 const struct rules_existing *existing, bool full, struct rules_output *out);
+void rules_output_fini(struct rules_output *out);
+
+/*
+ * Builds the payload that removes every KPROXY- chain and every jump to one
+ * listed in existing, and nothing else. Appends "" when there is nothing to do.
+ */
+void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *out);
+
+/* Adds a chain name to ex (copied). */
+void rules_existing_add(struct rules_existing *ex, enum rules_table t, const char *chain);
+/* Frees what ex holds and zeroes it. */
+void rules_existing_fini(struct rules_existing *ex);
+/* Replaces dst by a copy of src. */
+void rules_existing_copy(struct rules_existing *dst, const struct rules_existing *src);
 
 /*
  * Writes a per-service chain name: prefix ("SVC", "SVL", "EXT", "FW", "SEP")

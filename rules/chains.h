@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * chains - what the kernel holds of kproxy's rules: the KPROXY- chains of the
+ * filter and nat tables and the jumps into them from the base chains.
+ * chains_parse_save() is pure; chains_read_legacy() reads the kernel through
+ * libiptc (no fork); for nft the caller runs iptables-nft-save itself (through
+ * the loop) and parses its output.
+ */
+#ifndef KPROXY_CHAINS_H
+#define KPROXY_CHAINS_H
+
+#include "proxy/errbuf.h"
+#include "proxy/strbuf.h"
+#include "rules/restore.h"
+#include "rules/rules.h"
+
+/* Fills ex (zeroed first) from iptables-save text of the filter and nat tables. */
+void chains_parse_save(const char *text, struct rules_existing *ex);
+
+/* Reads the legacy backend's filter and nat tables into ex. A table the kernel
+ * does not have yet counts as empty. Returns 0 or a negative errno with err. */
+int chains_read_legacy(struct rules_existing *ex, struct errbuf *err);
+
+/*
+ * Picks the backend the host uses, as kubelet's iptables wrapper does:
+ * nft when kubelet's KUBE-IPTABLES-HINT or KUBE-KUBELET-CANARY chain is in
+ * the nft mangle table, else whichever backend holds more rules, else nft.
+ * Runs the save commands (blocking; for start-up only). why gets the reason.
+ */
+enum restore_backend chains_detect_backend(struct strbuf *why);
+
+/* Counts the rules ("-A" lines) in iptables-save text. */
+size_t chains_count_rules(const char *save_text);
+
+#endif

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The record of what the kernel holds, and the cleanup payload built from
+ * it. Pure.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules.h"
+#include "proxy/xalloc.h"
+
+void rules_existing_add(struct rules_existing *ex, enum rules_table t, const char *chain)
+{
+	ex->chains[t] = xreallocarray(ex->chains[t], ex->n_chains[t] + 1, sizeof(char *));
+	ex->chains[t][ex->n_chains[t]++] = xstrdup(chain);
+}
+
+void rules_existing_fini(struct rules_existing *ex)
+{
+	size_t i;
+	int t;
+
+	for (t = 0; t < RULES_TABLE_COUNT; t++) {
+		for (i = 0; i < ex->n_chains[t]; i++)
+			free(ex->chains[t][i]);
+		free(ex->chains[t]);
+	}
+	free(ex->jump_count);
+	memset(ex, 0, sizeof(*ex));
+}
+
+void rules_existing_copy(struct rules_existing *dst, const struct rules_existing *src)
+{
+	size_t i, n;
+	int t;
+
+	rules_existing_fini(dst);
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		for (i = 0; i < src->n_chains[t]; i++)
+			rules_existing_add(dst, (enum rules_table)t, src->chains[t][i]);
+	if (src->jump_count) {
+		rules_jumps(&n);
+		dst->jump_count = xcalloc(n, sizeof(*dst->jump_count));
+		memcpy(dst->jump_count, src->jump_count, n * sizeof(*dst->jump_count));
+	}
+}
+
+void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *out)
+{
+	static const char *const table_names[RULES_TABLE_COUNT] = { "filter", "nat" };
+	const struct rules_jump *jumps;
+	size_t n, i;
+	unsigned k;
+	int t;
+
+	jumps = rules_jumps(&n);
+	for (t = 0; t < RULES_TABLE_COUNT; t++) {
+		bool any = existing->n_chains[t] > 0;
+
+		for (i = 0; i < n && existing->jump_count; i++)
+			any |= jumps[i].table == (enum rules_table)t && existing->jump_count[i];
+		if (!any)
+			continue;
+		strbuf_addf(out, "*%s\n", table_names[t]);
+		/* Flushing every chain first drops all references between them. */
+		for (i = 0; i < existing->n_chains[t]; i++)
+			strbuf_addf(out, ":%s - [0:0]\n", existing->chains[t][i]);
+		for (i = 0; i < n && existing->jump_count; i++) {
+			if (jumps[i].table != (enum rules_table)t)
+				continue;
+			for (k = 0; k < existing->jump_count[i]; k++)
+				strbuf_addf(out, "-D %s %s\n", jumps[i].base, jumps[i].spec);
+		}
+		for (i = 0; i < existing->n_chains[t]; i++)
+			strbuf_addf(out, "-X %s\n", existing->chains[t][i]);
+		strbuf_adds(out, "COMMIT\n");
+	}
+}
