@@ -44,18 +44,21 @@ $(BUILD)/kproxy: $(LIB_OBJ) $(BUILD)/proxy/main.o
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/san/kproxy: $(SAN_LIB_OBJ) $(BUILD)/san/proxy/main.o
 	$(CC) $(SANFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $@"
+	@$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(SANFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/san/test/unit/%: test/unit/%.c $(SAN_LIB_OBJ) $(SAN_TESTLIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(SANFLAGS) -MMD -MP -o $@ $< \
+	@echo "  CCLD    $@"
+	@$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(SANFLAGS) -MMD -MP -o $@ $< \
 		$(SAN_LIB_OBJ) $(SAN_TESTLIB_OBJ) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Every test prints its own summary; test/run.sh adds them up and prints the
@@ -75,7 +78,9 @@ golden-update: $(BUILD)/kproxy
 integration: $(BUILD)/san/kproxy
 	@KPROXY_ONLY=integration sh test/run.sh $(BUILD)
 
-demo: $(BUILD)/kproxy
+demo:
+	sh scripts/deps.sh
+	$(MAKE) $(BUILD)/kproxy
 	sh scripts/demo.sh $(BUILD)/kproxy
 
 deps:
@@ -87,13 +92,10 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(wildcard */*.h)
 
+# Both compilers must build the whole tree (tests included) without a warning.
 lint:
-	$(MAKE) clean-objs BUILD=$(BUILD)/clang
-	$(MAKE) all CC=clang BUILD=$(BUILD)/clang
-	$(MAKE) all CC=gcc BUILD=$(BUILD)/gcc
-
-clean-objs:
-	rm -rf $(BUILD)
+	$(MAKE) all $(UNIT_BIN:$(BUILD)/%=$(BUILD)/lint-clang/%) CC=clang BUILD=$(BUILD)/lint-clang
+	$(MAKE) all $(UNIT_BIN:$(BUILD)/%=$(BUILD)/lint-gcc/%) CC=gcc BUILD=$(BUILD)/lint-gcc
 
 clean:
 	rm -rf $(BUILD)

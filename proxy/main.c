@@ -310,6 +310,7 @@ static void on_stop_signal(int signo, void *arg)
 static int run_daemon(const struct config *cfg)
 {
 	struct proxy p = { 0 };
+	struct rules_config rc;
 	struct errbuf err;
 	int status = EXIT_FAILURE, ret;
 
@@ -327,7 +328,8 @@ static int run_daemon(const struct config *cfg)
 		return EXIT_BAD_INPUT;
 	}
 	pick_backend(cfg, &p.backend);
-	if (cfg->localhost_nodeports && (ret = enable_route_localnet()) < 0)
+	rules_config_from(&rc, cfg, p.model);
+	if (rules_localhost_nodeports(&rc) && (ret = enable_route_localnet()) < 0)
 		log_error("cannot enable route_localnet: %s", strerror(-ret));
 	p.loop = loop_new();
 	if (!p.loop) {

@@ -337,14 +337,17 @@ static bool svcport_init(struct gen *g, struct svcport *sp, const struct model_s
 	svcport_addresses(g, sp);
 
 	sp->ext_accessible = port->node_port || sp->n_lb_ips || sp->n_external_ips;
-	if (sp->ext_accessible) {
-		if (spec->external_policy == K8S_POLICY_LOCAL) {
-			sp->ext_local = true;
+	sp->ext_local = sp->ext_accessible && (spec->external_policy == K8S_POLICY_LOCAL ||
+					       legacy_only_local(g, spec));
+	/*
+	 * Only a LoadBalancer with Local policy has a health-check node port,
+	 * and its port is accepted even before the LB has an address.
+	 */
+	if (spec->type == K8S_SVC_LOAD_BALANCER) {
+		if (spec->external_policy == K8S_POLICY_LOCAL)
 			sp->hc_port = spec->health_check_node_port;
-		} else if (legacy_only_local(g, spec)) {
-			sp->ext_local = true;
+		else if (legacy_only_local(g, spec))
 			sp->hc_port = spec->legacy_hc_node_port;
-		}
 	}
 	sp->int_local = spec->internal_policy == K8S_POLICY_LOCAL &&
 			featuregate_enabled(g->cfg->gates,
@@ -488,21 +491,19 @@ static void write_ext_chain(struct gen *g, const struct svcport *sp, bool has_ex
 	}
 }
 
-static bool node_in_range(struct gen *g, const struct k8s_cidr *cidr)
+/* The node's primary address of the family: its first InternalIP (or ExternalIP). */
+static const struct k8s_addr *node_primary(struct gen *g)
 {
 	const struct k8s_node *node = model_node(g->m);
-	size_t i;
 
-	if (node) {
-		for (i = 0; i < node->n_addrs; i++)
-			if (k8s_cidr_contains(cidr, &node->addrs[i]))
-				return true;
-		return false;
-	}
-	for (i = 0; i < g->cfg->n_local_addrs; i++)
-		if (k8s_cidr_contains(cidr, &g->cfg->local_addrs[i]))
-			return true;
-	return false;
+	return node ? family_addr(node->addrs, node->n_addrs, g->cfg->family) : NULL;
+}
+
+static bool node_in_range(struct gen *g, const struct k8s_cidr *cidr)
+{
+	const struct k8s_addr *primary = node_primary(g);
+
+	return primary && k8s_cidr_contains(cidr, primary);
 }
 
 static void write_fw_chain(struct gen *g, const struct svcport *sp)
@@ -745,10 +746,8 @@ static bool nodeport_addr_wanted(struct gen *g, const struct k8s_addr *a)
 
 	if (a->family != g->cfg->family)
 		return false;
-	if (addr_is_loopback(a) && (!g->cfg->localhost_nodeports || a->family != K8S_FAMILY_IPV4))
+	if (addr_is_loopback(a) && !rules_localhost_nodeports(g->cfg))
 		return false;
-	if (g->cfg->nodeport_primary)
-		return true;
 	for (i = 0; i < g->cfg->n_nodeport_cidrs; i++)
 		if (k8s_cidr_contains(&g->cfg->nodeport_cidrs[i], a))
 			return true;
@@ -778,14 +777,40 @@ static bool nodeports_everywhere(struct gen *g)
 static const char nodeports_comment[] =
 	"kproxy service nodeports; NOTE: this must be the last rule in this chain";
 
+bool rules_localhost_nodeports(const struct rules_config *cfg)
+{
+	struct k8s_addr lo = { .family = K8S_FAMILY_IPV4, .bytes = { 127, 0, 0, 1 } };
+	size_t i;
+
+	if (!cfg->localhost_nodeports || cfg->family != K8S_FAMILY_IPV4)
+		return false;
+	if (cfg->nodeport_primary)
+		return false;
+	if (cfg->n_nodeport_cidrs == 0)
+		return true;
+	/* --nodeport-addresses that leave out 127.0.0.1 turn localhost NodePorts off. */
+	for (i = 0; i < cfg->n_nodeport_cidrs; i++)
+		if (k8s_cidr_contains(&cfg->nodeport_cidrs[i], &lo))
+			return true;
+	return false;
+}
+
+static void tail_rule(struct gen *g, const struct k8s_addr *addr)
+{
+	char ip[K8S_ADDR_STRLEN];
+
+	rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+	rule_comment(g, RULES_TABLE_NAT, "%s", nodeports_comment);
+	rule_add(g, RULES_TABLE_NAT, "-d %s -j KPROXY-NODEPORTS", k8s_addr_format(addr, ip));
+	rule_end(g, RULES_TABLE_NAT);
+}
+
 /* The last rule of nat KPROXY-SERVICES sends traffic to node addresses on to the NodePorts. */
 static void write_nodeport_tail(struct gen *g)
 {
-	const struct k8s_node *node = model_node(g->m);
-	const struct k8s_addr *src;
-	const struct k8s_addr **addrs;
-	char ip[K8S_ADDR_STRLEN];
-	size_t n_src, i, n = 0;
+	struct k8s_addr lo = { .family = K8S_FAMILY_IPV4, .bytes = { 127, 0, 0, 1 } };
+	const struct k8s_addr **addrs, *primary;
+	size_t i, n = 0;
 
 	if (nodeports_everywhere(g)) {
 		rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
@@ -793,33 +818,30 @@ static void write_nodeport_tail(struct gen *g)
 		rule_add(g, RULES_TABLE_NAT, "-m addrtype --dst-type LOCAL");
 		if (g->cfg->family == K8S_FAMILY_IPV6)
 			rule_add(g, RULES_TABLE_NAT, "! -d ::1/128");
-		else if (!g->cfg->localhost_nodeports)
+		else if (!rules_localhost_nodeports(g->cfg))
 			rule_add(g, RULES_TABLE_NAT, "! -d 127.0.0.0/8");
 		rule_add(g, RULES_TABLE_NAT, "-j KPROXY-NODEPORTS");
 		rule_end(g, RULES_TABLE_NAT);
 		return;
 	}
+	/* "primary": the Node's own address of this family, and nothing else. */
 	if (g->cfg->nodeport_primary) {
-		src = node ? node->addrs : NULL;
-		n_src = node ? node->n_addrs : 0;
-	} else {
-		src = g->cfg->local_addrs;
-		n_src = g->cfg->n_local_addrs;
+		primary = node_primary(g);
+		if (primary)
+			tail_rule(g, primary);
+		return;
 	}
-	addrs = xcalloc(n_src + 1, sizeof(*addrs));
-	for (i = 0; i < n_src; i++)
-		if (nodeport_addr_wanted(g, &src[i]))
-			addrs[n++] = &src[i];
+	/* The node's addresses inside the CIDRs, and the loopback address it always has. */
+	addrs = xcalloc(g->cfg->n_local_addrs + 2, sizeof(*addrs));
+	for (i = 0; i < g->cfg->n_local_addrs; i++)
+		if (nodeport_addr_wanted(g, &g->cfg->local_addrs[i]))
+			addrs[n++] = &g->cfg->local_addrs[i];
+	if (nodeport_addr_wanted(g, &lo))
+		addrs[n++] = &lo;
 	qsort(addrs, n, sizeof(*addrs), addr_ptr_cmp);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && k8s_addr_cmp(addrs[i], addrs[i - 1]) == 0)
-			continue;
-		rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
-		rule_comment(g, RULES_TABLE_NAT, "%s", nodeports_comment);
-		rule_add(g, RULES_TABLE_NAT, "-d %s -j KPROXY-NODEPORTS",
-			 k8s_addr_format(addrs[i], ip));
-		rule_end(g, RULES_TABLE_NAT);
-	}
+	for (i = 0; i < n; i++)
+		if (i == 0 || k8s_addr_cmp(addrs[i], addrs[i - 1]) != 0)
+			tail_rule(g, addrs[i]);
 	free(addrs);
 }
 
@@ -856,7 +878,7 @@ static void write_fixed_rules(struct gen *g)
 	 * With localhost NodePorts the kernel routes 127.0.0.0/8 (route_localnet),
 	 * so packets to it from elsewhere must be dropped (CVE-2020-8558).
 	 */
-	if (g->cfg->localhost_nodeports && g->cfg->family == K8S_FAMILY_IPV4) {
+	if (rules_localhost_nodeports(g->cfg)) {
 		rule_begin(g, RULES_TABLE_FILTER, "KPROXY-LOCALNET");
 		rule_comment(g, RULES_TABLE_FILTER, "block incoming localnet connections");
 		rule_add(g, RULES_TABLE_FILTER,
@@ -922,7 +944,7 @@ static void write_stale(struct gen *g, enum rules_table t)
 		if (strncmp(c, RULES_CHAIN_PREFIX, strlen(RULES_CHAIN_PREFIX)) != 0 ||
 		    is_fixed(t, c))
 			continue;
-		if (t == RULES_TABLE_NAT &&
+		if (t == RULES_TABLE_NAT && g->n_active &&
 		    bsearch(&c, g->active, g->n_active, sizeof(*g->active), str_ptr_cmp))
 			continue;
 		stale[n++] = c;
@@ -996,7 +1018,8 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	free(svcs);
 	write_nodeport_tail(&g);
 
-	qsort(g.active, g.n_active, sizeof(*g.active), str_ptr_cmp);
+	if (g.n_active)
+		qsort(g.active, g.n_active, sizeof(*g.active), str_ptr_cmp);
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		write_stale(&g, (enum rules_table)t);
 

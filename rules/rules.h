@@ -58,6 +58,12 @@ struct rules_config {
 	const struct featuregate_set *gates;
 };
 
+/*
+ * Whether NodePorts answer on 127.0.0.1: --iptables-localhost-nodeports, IPv4,
+ * and --nodeport-addresses (if given) include 127.0.0.1.
+ */
+bool rules_localhost_nodeports(const struct rules_config *cfg);
+
 /* The jumps from the kernel's base chains into kproxy's chains. */
 struct rules_jump {
 	enum rules_table table;

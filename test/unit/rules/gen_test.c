@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The rule generator, judged by where packets go: the example cluster
+ * (scripts/examples/cluster.json) is built into a payload, and the tracer
+ * walks it for flows of every service type and policy, as seen from node-a
+ * (192.0.2.10, pods in 198.18.0.0/16). Also: stale chains, base-chain jumps,
+ * partial payloads, cleanup and determinism.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "apiwatch/decode.h"
+#include "proxy/model.h"
+#include "proxy/strbuf.h"
+#include "rules/chains.h"
+#include "rules/rules.h"
+#include "test/unit/lib/tracer.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define EXAMPLE "scripts/examples/cluster.json"
+
+static struct model *load_model(const char *path, const char *node)
+{
+	struct decode_list list = { 0 };
+	struct strbuf text = STRBUF_INIT;
+	struct errbuf err;
+	struct model *m;
+	char buf[65536];
+	size_t n, i;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&text, buf, n);
+	fclose(f);
+	assert_int_equal(decode_list_parse(strbuf_str(&text), text.len, &list, &err), 0);
+	assert_int_equal(list.n_errors, 0);
+	m = model_new(node);
+	for (i = 0; i < list.n_objects; i++)
+		assert_int_equal(model_object_update(m, &list.objects[i], &err), 0);
+	decode_list_fini(&list);
+	strbuf_fini(&text);
+	return m;
+}
+
+struct setup {
+	bool gate_legacy;
+	bool masquerade_all;
+	bool no_cluster_cidr;
+};
+
+static void build(const struct model *m, const struct setup *s, const struct rules_existing *ex,
+		  bool full, struct rules_output *out)
+{
+	static struct k8s_cidr cidr;
+	struct featuregate_set gates;
+	struct rules_config rc;
+	struct errbuf err;
+
+	featuregate_init(&gates);
+	if (s->gate_legacy)
+		assert_int_equal(featuregate_parse(&gates, "AllowExtTrafficLocalEndpoints=true", &err), 0);
+	assert_true(k8s_cidr_parse("198.18.0.0/16", &cidr));
+	memset(&rc, 0, sizeof(rc));
+	rc.family = K8S_FAMILY_IPV4;
+	rc.cluster_cidr = s->no_cluster_cidr ? NULL : &cidr;
+	rc.masquerade_all = s->masquerade_all;
+	rc.masquerade_bit = 14;
+	rc.gates = &gates;
+	rules_build(m, &rc, ex, full, out);
+}
+
+struct flow {
+	const char *what;
+	const char *src;
+	const char *dst;
+	const char *proto;
+	unsigned port;
+	const char *want;
+};
+
+static const struct flow example_flows[] = {
+	{ "pod to ClusterIP", "198.18.1.9", "198.19.0.10", "tcp", 80,
+	  "198.18.1.2:8080, 198.18.2.2:8080" },
+	{ "node to ClusterIP is masqueraded", "192.0.2.10", "198.19.0.10", "tcp", 80,
+	  "198.18.1.2:8080, 198.18.2.2:8080 masq" },
+	{ "outside to ClusterIP is masqueraded", "203.0.113.2", "198.19.0.10", "tcp", 80,
+	  "198.18.1.2:8080, 198.18.2.2:8080 masq" },
+	{ "wrong port of a ClusterIP", "198.18.1.9", "198.19.0.10", "tcp", 81, "NONE" },
+	{ "hairpin is masqueraded", "198.18.1.2", "198.19.0.10", "tcp", 80,
+	  "198.18.1.2:8080, 198.18.2.2:8080 masq" },
+	{ "TCP side of a TCP+UDP port", "198.18.1.9", "198.19.0.53", "tcp", 53,
+	  "198.18.1.3:5353, 198.18.2.3:5353" },
+	{ "UDP side of a TCP+UDP port", "198.18.1.9", "198.19.0.53", "udp", 53,
+	  "198.18.1.3:5353, 198.18.2.3:5353" },
+	{ "NodePort, Cluster policy", "203.0.113.2", "192.0.2.10", "tcp", 30053,
+	  "198.18.1.3:5353, 198.18.2.3:5353 masq" },
+	{ "NodePort UDP", "203.0.113.2", "192.0.2.10", "udp", 30053,
+	  "198.18.1.3:5353, 198.18.2.3:5353 masq" },
+	{ "NodePort on localhost is off by default", "127.0.0.1", "127.0.0.1", "tcp", 30053,
+	  "NONE" },
+	{ "LB IP allowed by source range", "203.0.113.2", "198.51.100.20", "tcp", 443,
+	  "198.18.1.4:8443, 198.18.2.4:8443 masq" },
+	{ "LB IP denied by source range", "10.9.9.9", "198.51.100.20", "tcp", 443, "DROP" },
+	{ "NodePort ignores source ranges", "10.9.9.9", "192.0.2.10", "tcp", 30443,
+	  "198.18.1.4:8443, 198.18.2.4:8443 masq" },
+	{ "not-ready endpoint unused", "198.18.1.9", "198.19.0.20", "tcp", 443,
+	  "198.18.1.4:8443, 198.18.2.4:8443" },
+	{ "Local policy, no local endpoint: LB IP dropped", "203.0.113.2", "198.51.100.30",
+	  "tcp", 80, "DROP" },
+	{ "Local policy, no local endpoint: NodePort dropped", "203.0.113.2", "192.0.2.10", "tcp",
+	  30080, "DROP" },
+	{ "Local policy, no local endpoint: pod short-circuit", "198.18.1.9", "198.51.100.30",
+	  "tcp", 80, "198.18.2.6:8080" },
+	{ "Local policy, no local endpoint: node is masqueraded", "192.0.2.10", "198.51.100.30",
+	  "tcp", 80, "198.18.2.6:8080 masq" },
+	{ "Local policy, no local endpoint: ClusterIP works", "198.18.1.9", "198.19.0.30", "tcp",
+	  80, "198.18.2.6:8080" },
+	{ "Local policy: outside reaches local endpoint, source kept", "203.0.113.2",
+	  "198.51.100.31", "tcp", 80, "198.18.1.7:8080" },
+	{ "Local policy NodePort: local endpoint only", "203.0.113.2", "192.0.2.10", "tcp", 30081,
+	  "198.18.1.7:8080" },
+	{ "Local policy: pods use all endpoints", "198.18.1.9", "198.51.100.31", "tcp", 80,
+	  "198.18.1.7:8080, 198.18.2.7:8080" },
+	{ "external IP", "203.0.113.2", "198.51.100.40", "tcp", 9200,
+	  "198.18.1.8:9200, 198.18.2.8:9200 masq" },
+	{ "internal policy Local", "198.18.1.9", "198.19.0.50", "tcp", 9100, "192.0.2.10:9100" },
+	{ "no endpoints: ClusterIP rejected", "198.18.1.9", "198.19.0.60", "tcp", 80, "REJECT" },
+	{ "no endpoints: NodePort rejected", "203.0.113.2", "192.0.2.10", "tcp", 30090, "REJECT" },
+	{ "1.4 annotation without the gate: Cluster", "203.0.113.2", "198.51.100.70", "tcp", 80,
+	  "198.18.2.9:8080 masq" },
+	{ "headless service", "198.18.1.9", "198.19.0.99", "tcp", 5432, "NONE" },
+	{ "service of another proxy", "198.18.1.9", "198.19.0.80", "tcp", 80, "NONE" },
+};
+
+static const struct flow gated_flows[] = {
+	{ "1.4 annotation with the gate: dropped here", "203.0.113.2", "198.51.100.70", "tcp", 80,
+	  "DROP" },
+	{ "1.4 annotation with the gate: NodePort dropped", "203.0.113.2", "192.0.2.10", "tcp",
+	  30070, "DROP" },
+	{ "1.4 annotation with the gate: pods short-circuit", "198.18.1.9", "198.51.100.70", "tcp",
+	  80, "198.18.2.9:8080" },
+};
+
+static const struct flow masq_all_flows[] = {
+	{ "masquerade-all: pod to ClusterIP", "198.18.1.9", "198.19.0.10", "tcp", 80,
+	  "198.18.1.2:8080, 198.18.2.2:8080 masq" },
+};
+
+static const struct flow no_cidr_flows[] = {
+	{ "no cluster CIDR: outside to ClusterIP not masqueraded", "203.0.113.2", "198.19.0.10",
+	  "tcp", 80, "198.18.1.2:8080, 198.18.2.2:8080" },
+	{ "no cluster CIDR: pods get local endpoints only", "198.18.1.9", "198.51.100.31", "tcp",
+	  80, "198.18.1.7:8080" },
+};
+
+static void run_flows(const struct setup *s, const struct flow *flows, size_t n)
+{
+	static const char *const local[] = { "192.0.2.10" };
+	struct model *m = load_model(EXAMPLE, "node-a");
+	struct rules_output out;
+	struct tracer *t;
+	struct errbuf err;
+	size_t i;
+
+	build(m, s, NULL, true, &out);
+	t = tracer_new(strbuf_str(&out.payload), &err);
+	if (!t)
+		fail_msg("tracer: %s", err.msg);
+	assert_int_equal(tracer_set_local_ips(t, local, 1), 0);
+	for (i = 0; i < n; i++) {
+		char *got = tracer_trace(t, flows[i].src, flows[i].dst, flows[i].proto,
+					 flows[i].port);
+
+		if (strcmp(got, flows[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"\n%s", flows[i].what, got,
+				 flows[i].want, tracer_matches(t));
+		free(got);
+	}
+	tracer_free(t);
+	rules_output_fini(&out);
+	model_free(m);
+}
+
+static void test_example_flows(void **state)
+{
+	struct setup s = { 0 };
+
+	(void)state;
+	run_flows(&s, example_flows, ARRAY_SIZE(example_flows));
+}
+
+static void test_gated_flows(void **state)
+{
+	struct setup s = { .gate_legacy = true };
+
+	(void)state;
+	run_flows(&s, gated_flows, ARRAY_SIZE(gated_flows));
+}
+
+static void test_masquerade_all_flows(void **state)
+{
+	struct setup s = { .masquerade_all = true };
+
+	(void)state;
+	run_flows(&s, masq_all_flows, ARRAY_SIZE(masq_all_flows));
+}
+
+static void test_no_cluster_cidr_flows(void **state)
+{
+	struct setup s = { .no_cluster_cidr = true };
+
+	(void)state;
+	run_flows(&s, no_cidr_flows, ARRAY_SIZE(no_cidr_flows));
+}
+
+static void test_deterministic(void **state)
+{
+	struct model *m1 = load_model(EXAMPLE, "node-a"), *m2 = load_model(EXAMPLE, "node-a");
+	struct rules_output a, b;
+	struct setup s = { 0 };
+
+	(void)state;
+	build(m1, &s, NULL, true, &a);
+	build(m2, &s, NULL, true, &b);
+	assert_string_equal(strbuf_str(&a.payload), strbuf_str(&b.payload));
+	rules_output_fini(&a);
+	rules_output_fini(&b);
+	model_free(m1);
+	model_free(m2);
+}
+
+/*
+ * With what a first sync left in the kernel, a second sync inserts no jumps,
+ * removes duplicated ones, and deletes chains nothing references any more.
+ */
+static void test_existing_state(void **state)
+{
+	struct model *m = load_model(EXAMPLE, "node-a");
+	struct rules_output first, second;
+	struct rules_existing ex;
+	struct setup s = { 0 };
+	const char *p;
+
+	(void)state;
+	build(m, &s, NULL, true, &first);
+	assert_non_null(strstr(strbuf_str(&first.payload), "-I PREROUTING 1 "));
+	memset(&ex, 0, sizeof(ex));
+	rules_existing_copy(&ex, &first.after);
+	rules_existing_add(&ex, RULES_TABLE_NAT, "KPROXY-SVC-STALESTALESTALE12");
+	rules_existing_add(&ex, RULES_TABLE_NAT, "KUBE-SVC-NOTOURSNOTOURS1234");
+	ex.jump_count[0] = 2;
+	build(m, &s, &ex, true, &second);
+	p = strbuf_str(&second.payload);
+	assert_null(strstr(p, "-I "));
+	assert_non_null(strstr(p, "-D INPUT -m conntrack --ctstate NEW -m comment --comment "
+				  "\"kproxy externally-visible service portals\" -j "
+				  "KPROXY-EXTERNAL-SERVICES\n"));
+	assert_non_null(strstr(p, ":KPROXY-SVC-STALESTALESTALE12 - [0:0]\n"));
+	assert_non_null(strstr(p, "-X KPROXY-SVC-STALESTALESTALE12\n"));
+	assert_null(strstr(p, "KUBE-SVC-NOTOURS"));
+	assert_int_equal(second.stats.deleted_chains, 1);
+	rules_existing_fini(&ex);
+	rules_output_fini(&first);
+	rules_output_fini(&second);
+	model_free(m);
+}
+
+/* A partial payload rewrites only the chains of changed services. */
+static void test_partial(void **state)
+{
+	struct model *m = load_model(EXAMPLE, "node-a");
+	struct rules_output full, partial;
+	struct setup s = { 0 };
+	char svc[RULES_CHAIN_MAX];
+
+	(void)state;
+	build(m, &s, NULL, true, &full);
+	model_dirty_clear(m);
+	build(m, &s, &full.after, false, &partial);
+	rules_chain_name(svc, "SVC", "shop/web:http", K8S_PROTO_TCP, NULL);
+	assert_non_null(strstr(strbuf_str(&full.payload), svc));
+	/* KPROXY-SERVICES still jumps to the chain, but it is not redeclared. */
+	assert_non_null(strstr(strbuf_str(&partial.payload), svc));
+	assert_null(strstr(strbuf_str(&partial.payload), ":KPROXY-SVC-"));
+	assert_int_equal(partial.stats.deleted_chains, 0);
+	assert_int_equal(partial.after.n_chains[RULES_TABLE_NAT],
+			 full.after.n_chains[RULES_TABLE_NAT]);
+	rules_output_fini(&full);
+	rules_output_fini(&partial);
+	model_free(m);
+}
+
+static void test_cleanup_payload(void **state)
+{
+	struct rules_existing ex;
+	struct strbuf out = STRBUF_INIT;
+	const char *save = "*nat\n"
+			   ":PREROUTING ACCEPT [0:0]\n"
+			   ":KPROXY-SERVICES - [0:0]\n"
+			   ":KUBE-SERVICES - [0:0]\n"
+			   "-A PREROUTING -m comment --comment \"kproxy service portals\" -j "
+			   "KPROXY-SERVICES\n"
+			   "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j "
+			   "KUBE-SERVICES\n"
+			   "COMMIT\n";
+
+	(void)state;
+	chains_parse_save(save, &ex);
+	rules_build_cleanup(&ex, &out);
+	assert_string_equal(strbuf_str(&out),
+			    "*nat\n"
+			    ":KPROXY-SERVICES - [0:0]\n"
+			    "-D PREROUTING -m comment --comment \"kproxy service portals\" -j "
+			    "KPROXY-SERVICES\n"
+			    "-X KPROXY-SERVICES\n"
+			    "COMMIT\n");
+	rules_existing_fini(&ex);
+	strbuf_reset(&out);
+	memset(&ex, 0, sizeof(ex));
+	rules_build_cleanup(&ex, &out);
+	assert_int_equal(out.len, 0);
+	strbuf_fini(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_flows),
+		cmocka_unit_test(test_gated_flows),
+		cmocka_unit_test(test_masquerade_all_flows),
+		cmocka_unit_test(test_no_cluster_cidr_flows),
+		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_existing_state),
+		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_cleanup_payload),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
