@@ -245,22 +245,37 @@ struct name_case {
 	bool subdomain;
 };
 
+/* clang-format off */
 static const struct name_case name_cases[] = {
-	{ "a", true, true },	      { "web", true, true },
-	{ "web-1", true, true },      { "0", true, true },
-	{ "1-2", true, true },	      { "xn--bcher-kva", true, true },
-	{ S63, true, true },	      { S64, false, false },
-	{ "a.b", false, true },	      { "node-a.example.com", false, true },
-	{ NAME253, false, true },     { NAME253 "a", false, false },
-	{ "", false, false },	      { "-a", false, false },
-	{ "a-", false, false },	      { "A", false, false },
-	{ "Web", false, false },      { "a_b", false, false },
-	{ "a b", false, false },      { "a\nb", false, false },
-	{ "\xc3\xa9", false, false }, { "a..b", false, false },
-	{ ".a", false, false },	      { "a.", false, false },
-	{ "a.-b", false, false },     { "a.b-", false, false },
+	{ "a", true, true },
+	{ "web", true, true },
+	{ "web-1", true, true },
+	{ "0", true, true },
+	{ "1-2", true, true },
+	{ "xn--bcher-kva", true, true },
+	{ S63, true, true },
+	{ S64, false, false },
+	{ "a.b", false, true },
+	{ "node-a.example.com", false, true },
+	{ NAME253, false, true },
+	{ NAME253 "a", false, false },
+	{ "", false, false },
+	{ "-a", false, false },
+	{ "a-", false, false },
+	{ "A", false, false },
+	{ "Web", false, false },
+	{ "a_b", false, false },
+	{ "a b", false, false },
+	{ "a\nb", false, false },
+	{ "\xc3\xa9", false, false },
+	{ "a..b", false, false },
+	{ ".a", false, false },
+	{ "a.", false, false },
+	{ "a.-b", false, false },
+	{ "a.b-", false, false },
 	{ "a." S64, false, false },
 };
+/* clang-format on */
 
 static void test_dns1123(void **state)
 {

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The model: objects in any order, endpoints merged from slices (or from
+ * Endpoints when there are no slices), deduplicated and sorted, locality by
+ * node name, and change tracking.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "apiwatch/decode.h"
+#include "proxy/model.h"
+
+#define SVC(name, extra)                                                                           \
+	"{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name "\"},"       \
+	"\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"name\":\"http\",\"port\":80}," \
+	"{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]" extra "}}"
+
+#define SLICE(name, svc, eps)                                                                      \
+	"{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name "\","  \
+	"\"labels\":{\"kubernetes.io/service-name\":\"" svc "\"}},\"addressType\":\"IPv4\","    \
+	"\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":[" eps "]}"
+
+#define EP(ip, node) "{\"addresses\":[\"" ip "\"],\"nodeName\":\"" node "\"}"
+
+static struct k8s_object decode(const char *json)
+{
+	struct k8s_object obj;
+	struct errbuf err;
+	cJSON *j = cJSON_Parse(json);
+
+	assert_non_null(j);
+	if (decode_object_any(j, &obj, &err) != 0)
+		fail_msg("decode: %s", err.msg);
+	cJSON_Delete(j);
+	return obj;
+}
+
+static void update(struct model *m, const char *json)
+{
+	struct k8s_object obj = decode(json);
+	struct errbuf err;
+
+	assert_int_equal(model_object_update(m, &obj, &err), 0);
+}
+
+static void delete(struct model *m, const char *json)
+{
+	struct k8s_object obj = decode(json);
+
+	model_object_delete(m, &obj);
+	k8s_object_fini(&obj);
+}
+
+/* Returns the endpoints of port "http" as "ip:port[L]" joined by spaces. */
+static char *endpoints(struct model *m, const char *svc)
+{
+	const struct model_service *ms = model_service_lookup(m, "ns", svc);
+	struct model_endpoint *eps;
+	static char out[1024];
+	size_t n, i;
+
+	out[0] = '\0';
+	if (!ms || !ms->spec)
+		return out;
+	eps = model_port_endpoints(m, ms, &ms->spec->ports[0], K8S_FAMILY_IPV4, &n);
+	for (i = 0; i < n; i++) {
+		strcat(out, i ? " " : "");
+		strcat(out, eps[i].str);
+		if (eps[i].local)
+			strcat(out, "L");
+	}
+	free(eps);
+	return out;
+}
+
+static void test_slices_before_service(void **state)
+{
+	struct model *m = model_new("node-a");
+
+	(void)state;
+	update(m, SLICE("web-1", "web", EP("10.0.0.2", "node-b")));
+	assert_int_equal(model_service_count(m), 0);
+	update(m, SVC("web", ""));
+	assert_int_equal(model_service_count(m), 1);
+	assert_string_equal(endpoints(m, "web"), "10.0.0.2:8080");
+	model_free(m);
+}
+
+static void test_merge_dedup_sort(void **state)
+{
+	struct model *m = model_new("node-a");
+
+	(void)state;
+	update(m, SVC("web", ""));
+	update(m, SLICE("web-1", "web", EP("10.0.0.2", "node-b") "," EP("10.0.0.11", "node-b")));
+	/* The same endpoint in a second slice, now on this node: the local copy wins. */
+	update(m, SLICE("web-2", "web", EP("10.0.0.2", "node-a") "," EP("10.0.0.1", "node-a")));
+	assert_string_equal(endpoints(m, "web"), "10.0.0.11:8080 10.0.0.1:8080L 10.0.0.2:8080L");
+	delete(m, SLICE("web-2", "web", ""));
+	assert_string_equal(endpoints(m, "web"), "10.0.0.11:8080 10.0.0.2:8080");
+	model_free(m);
+}
+
+static void test_endpoints_fallback(void **state)
+{
+	static const char eps[] =
+		"{\"kind\":\"Endpoints\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"web\"},"
+		"\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.0.1\",\"nodeName\":\"node-a\"}],"
+		"\"ports\":[{\"name\":\"http\",\"port\":9090}]}]}";
+	struct model *m = model_new("node-a");
+
+	(void)state;
+	update(m, SVC("web", ""));
+	update(m, eps);
+	assert_string_equal(endpoints(m, "web"), "10.1.0.1:9090L");
+	/* Slices win over Endpoints once they exist. */
+	update(m, SLICE("web-1", "web", EP("10.0.0.2", "node-b")));
+	assert_string_equal(endpoints(m, "web"), "10.0.0.2:8080");
+	model_free(m);
+}
+
+static void test_port_matching(void **state)
+{
+	struct model *m = model_new("node-a");
+	const struct model_service *ms;
+	struct model_endpoint *eps;
+	size_t n;
+
+	(void)state;
+	update(m, SVC("web", ""));
+	update(m, SLICE("web-1", "web", EP("10.0.0.2", "node-b")));
+	ms = model_service_lookup(m, "ns", "web");
+	/* The slice has no "dns"/UDP port: that service port has no endpoints. */
+	eps = model_port_endpoints(m, ms, &ms->spec->ports[1], K8S_FAMILY_IPV4, &n);
+	assert_int_equal(n, 0);
+	free(eps);
+	eps = model_port_endpoints(m, ms, &ms->spec->ports[0], K8S_FAMILY_IPV6, &n);
+	assert_int_equal(n, 0);
+	free(eps);
+	model_free(m);
+}
+
+static void test_dirty_tracking(void **state)
+{
+	struct model *m = model_new("node-a");
+
+	(void)state;
+	update(m, SVC("a", ""));
+	update(m, SVC("b", ""));
+	assert_int_equal(model_dirty_count(m), 2);
+	model_dirty_clear(m);
+	assert_int_equal(model_dirty_count(m), 0);
+	update(m, SLICE("b-1", "b", EP("10.0.0.2", "node-b")));
+	assert_int_equal(model_dirty_count(m), 1);
+	assert_true(model_service_lookup(m, "ns", "b")->dirty);
+	assert_false(model_service_lookup(m, "ns", "a")->dirty);
+	delete(m, SVC("a", ""));
+	assert_int_equal(model_deleted_count(m), 1);
+	assert_null(model_service_lookup(m, "ns", "a"));
+	model_dirty_clear(m);
+	model_dirty_all(m);
+	assert_int_equal(model_dirty_count(m), 1);
+	model_free(m);
+}
+
+static void test_sorted_and_delete(void **state)
+{
+	struct model *m = model_new("node-a");
+	const struct model_service **all;
+	size_t n;
+
+	(void)state;
+	update(m, SVC("zeta", ""));
+	update(m, SVC("alpha", ""));
+	update(m, SVC("mid", ""));
+	update(m, SVC("mid", ",\"type\":\"NodePort\""));
+	all = model_services_sorted(m, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(all[0]->key, "ns/alpha");
+	assert_string_equal(all[1]->key, "ns/mid");
+	assert_int_equal(all[1]->spec->type, K8S_SVC_NODE_PORT);
+	assert_string_equal(all[2]->key, "ns/zeta");
+	free(all);
+	delete(m, SVC("nope", ""));
+	assert_int_equal(model_service_count(m), 3);
+	model_free(m);
+}
+
+static void test_node(void **state)
+{
+	static const char mine[] = "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"},"
+				   "\"status\":{\"addresses\":[{\"type\":\"InternalIP\","
+				   "\"address\":\"192.0.2.10\"}]}}";
+	static const char other[] = "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-b\"}}";
+	struct model *m = model_new("node-a");
+
+	(void)state;
+	update(m, other);
+	assert_null(model_node(m));
+	update(m, mine);
+	assert_non_null(model_node(m));
+	assert_int_equal(model_node(m)->n_addrs, 1);
+	delete(m, mine);
+	assert_null(model_node(m));
+	model_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slices_before_service),
+		cmocka_unit_test(test_merge_dedup_sort),
+		cmocka_unit_test(test_endpoints_fallback),
+		cmocka_unit_test(test_port_matching),
+		cmocka_unit_test(test_dirty_tracking),
+		cmocka_unit_test(test_sorted_and_delete),
+		cmocka_unit_test(test_node),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

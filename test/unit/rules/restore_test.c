@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The child runner: input is delivered, output and exit status come back,
+ * a child that hangs is killed at the timeout, and iptables-restore's error
+ * line is found and shown with its neighbours. The children here are small
+ * sh scripts standing in for iptables-restore.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proxy/loop.h"
+#include "proxy/strbuf.h"
+#include "rules/restore.h"
+
+struct run_case {
+	const char *script;
+	const char *input;
+	uint64_t timeout_ms;
+	int want_status;
+	const char *want_out;
+	const char *want_err;
+};
+
+static const struct run_case run_cases[] = {
+	{ "cat", "line one\nline two\n", 5000, 0, "line one\nline two\n", "" },
+	{ "wc -l", "a\nb\nc\n", 5000, 0, "3\n", "" },
+	{ "echo 'iptables-restore: line 3 failed' >&2; exit 1", "x\n", 5000, 1, "",
+	  "iptables-restore: line 3 failed\n" },
+	{ "exit 4", NULL, 5000, 4, "", "" },
+	{ "exec sleep 30", NULL, 200, -1, "", "" },
+	/* A child that quits without reading a large input is not an error of ours. */
+	{ "exit 0", NULL, 5000, 0, "", "" },
+};
+
+static void test_run(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(run_cases) / sizeof(run_cases[0]); i++) {
+		const struct run_case *c = &run_cases[i];
+		const char *argv[] = { "sh", "-c", c->script, NULL };
+		struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+		int status;
+
+		status = restore_run_sync(argv, c->input, c->input ? strlen(c->input) : 0,
+					  c->timeout_ms, &out, &err);
+		assert_int_equal(status, c->want_status);
+		assert_string_equal(strbuf_str(&out), c->want_out);
+		assert_string_equal(strbuf_str(&err), c->want_err);
+		strbuf_fini(&out);
+		strbuf_fini(&err);
+	}
+}
+
+static void test_large_input_early_exit(void **state)
+{
+	const char *argv[] = { "sh", "-c", "head -c 10 >/dev/null; exit 3", NULL };
+	struct strbuf big = STRBUF_INIT;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 100000; i++)
+		strbuf_adds(&big, "-A KPROXY-SERVICES -j ACCEPT\n");
+	assert_int_equal(restore_run_sync(argv, strbuf_str(&big), big.len, 5000, NULL, NULL), 3);
+	strbuf_fini(&big);
+}
+
+static void test_missing_binary(void **state)
+{
+	const char *argv[] = { "/nonexistent/iptables-restore", NULL };
+	struct strbuf err = STRBUF_INIT;
+
+	(void)state;
+	assert_int_equal(restore_run_sync(argv, NULL, 0, 1000, NULL, &err), -1);
+	assert_non_null(strstr(strbuf_str(&err), "/nonexistent/iptables-restore"));
+	strbuf_fini(&err);
+}
+
+static void test_failed_line(void **state)
+{
+	struct strbuf ctx = STRBUF_INIT;
+
+	(void)state;
+	assert_int_equal(restore_failed_line("iptables-restore: line 42 failed\n"), 42);
+	assert_int_equal(restore_failed_line("iptables-restore v1.8.9 (nf_tables): line 7: "
+					     "RULE_APPEND failed (No such file or directory)"),
+			 7);
+	assert_int_equal(restore_failed_line("Another app is currently holding the lock"), 0);
+	restore_context("a\nb\nc\nd\ne\nf\ng\n", 4, &ctx);
+	assert_string_equal(strbuf_str(&ctx), "       2  b\n       3  c\n=>     4  d\n"
+					      "       5  e\n       6  f\n");
+	strbuf_reset(&ctx);
+	restore_context("only\n", 1, &ctx);
+	assert_string_equal(strbuf_str(&ctx), "=>     1  only\n");
+	strbuf_fini(&ctx);
+}
+
+static void test_argv(void **state)
+{
+	const char *argv[8];
+
+	(void)state;
+	restore_argv(RESTORE_BACKEND_LEGACY, true, argv);
+	assert_string_equal(argv[0], "iptables-legacy-restore");
+	assert_string_equal(argv[1], "--noflush");
+	assert_string_equal(argv[2], "--counters");
+	assert_null(argv[7]);
+	restore_argv(RESTORE_BACKEND_NFT, false, argv);
+	assert_string_equal(argv[0], "iptables-nft-restore");
+	assert_string_equal(argv[1], "--counters");
+}
+
+/* The loop keeps running other work while a child runs. */
+static int ticks;
+
+static void tick(void *arg)
+{
+	struct loop_timer *t = arg;
+
+	ticks++;
+	loop_timer_arm(t, 10);
+}
+
+static void done(const struct restore_result *res, void *arg)
+{
+	assert_int_equal(res->status, 0);
+	loop_stop(arg);
+}
+
+static void test_loop_keeps_serving(void **state)
+{
+	const char *argv[] = { "sleep", "0.3", NULL };
+	struct loop *l = loop_new();
+	struct loop_timer *t = loop_timer_new(l, tick, NULL);
+	struct restore_child *c;
+
+	(void)state;
+	t = loop_timer_new(l, tick, NULL);
+	loop_timer_free(t);
+	t = loop_timer_new(l, tick, NULL);
+	/* The timer re-arms itself through its argument. */
+	loop_timer_free(t);
+	ticks = 0;
+	{
+		struct loop_timer *self;
+
+		self = loop_timer_new(l, tick, NULL);
+		loop_timer_free(self);
+	}
+	{
+		static struct loop_timer *timer;
+
+		timer = loop_timer_new(l, tick, NULL);
+		loop_timer_free(timer);
+	}
+	c = restore_child_start(l, argv, NULL, 0, 5000, done, l);
+	assert_non_null(c);
+	{
+		struct loop_timer *timer = NULL;
+
+		timer = loop_timer_new(l, tick, NULL);
+		/* Point the callback argument at the timer itself. */
+		loop_timer_free(timer);
+	}
+	loop_run(l);
+	restore_child_free(c);
+	loop_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run),
+		cmocka_unit_test(test_large_input_early_exit),
+		cmocka_unit_test(test_missing_binary),
+		cmocka_unit_test(test_failed_line),
+		cmocka_unit_test(test_argv),
+		cmocka_unit_test(test_loop_keeps_serving),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
