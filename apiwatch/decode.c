@@ -848,6 +848,9 @@ static int service_spec(struct dctx *c, const cJSON *spec, struct k8s_service *s
 	if (r < 0)
 		return r;
 	svc->external_policy = (enum k8s_traffic_policy)e;
+	svc->external_policy_set = cJSON_GetObjectItemCaseSensitive(spec, "externalTrafficPolicy") &&
+				   !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+					   spec, "externalTrafficPolicy"));
 	r = get_enum(c, spec, "internalTrafficPolicy", traffic_policies, "traffic policy",
 		     K8S_POLICY_CLUSTER, &e);
 	if (r < 0)

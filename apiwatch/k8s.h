@@ -105,8 +105,11 @@ struct k8s_lb_ingress {
  *	(the Service belongs to another proxy).
  * @headless: spec.clusterIP is "None" (or empty for a non-ExternalName Service).
  * @cluster_ips: spec.clusterIPs (or spec.clusterIP), at most one per family.
+ * @external_policy_set: spec.externalTrafficPolicy was present (servers since
+ *	1.7 always set it; then the 1.4/1.5 annotations mean nothing).
  * @legacy_traffic, @legacy_hc_node_port: the 1.4/1.5 annotations; honoured
- *	only when the AllowExtTrafficLocalEndpoints gate is on.
+ *	only when the AllowExtTrafficLocalEndpoints gate is on and the field is
+ *	absent.
  */
 struct k8s_service {
 	char *namespace;
@@ -126,6 +129,7 @@ struct k8s_service {
 	struct k8s_cidr *source_ranges;
 	size_t n_source_ranges;
 	enum k8s_traffic_policy external_policy;
+	bool external_policy_set;
 	enum k8s_traffic_policy internal_policy;
 	uint16_t health_check_node_port;
 	enum k8s_affinity affinity;

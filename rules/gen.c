@@ -218,9 +218,14 @@ static const struct k8s_addr *family_addr(const struct k8s_addr *addrs, size_t n
 	return NULL;
 }
 
+/*
+ * A Service from a 1.4-1.6 API server says OnlyLocal through an annotation.
+ * Servers since 1.7 always fill in spec.externalTrafficPolicy, and then a
+ * leftover annotation means nothing.
+ */
 static bool legacy_only_local(struct gen *g, const struct k8s_service *spec)
 {
-	if (spec->legacy_traffic != K8S_LEGACY_ONLY_LOCAL)
+	if (spec->legacy_traffic != K8S_LEGACY_ONLY_LOCAL || spec->external_policy_set)
 		return false;
 	if (spec->type != K8S_SVC_NODE_PORT && spec->type != K8S_SVC_LOAD_BALANCER)
 		return false;
@@ -229,7 +234,7 @@ static bool legacy_only_local(struct gen *g, const struct k8s_service *spec)
 
 static void warn_legacy(struct gen *g, const struct k8s_service *spec)
 {
-	if (!g->warnings || spec->legacy_traffic == K8S_LEGACY_UNSET)
+	if (!g->warnings || spec->legacy_traffic == K8S_LEGACY_UNSET || spec->external_policy_set)
 		return;
 	if (featuregate_enabled(g->cfg->gates, FEATUREGATE_ALLOW_EXT_TRAFFIC_LOCAL_ENDPOINTS))
 		return;

@@ -165,6 +165,11 @@ struct restore_child *restore_child_start(struct loop *l, const char *const argv
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int saved;
 
+	/*
+	 * A child that quits before reading all its input must make our write
+	 * fail with EPIPE, not kill kproxy.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	c->loop = l;
 	c->pidfd = c->in_fd = c->out_fd = c->err_fd = -1;
 	c->input = input;

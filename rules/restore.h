@@ -49,7 +49,8 @@ typedef void (*restore_done_cb)(const struct restore_result *res, void *arg);
  * input (len bytes, borrowed until done; NULL for none). done is called once
  * from the loop when it has exited; the child object is then freed by the
  * caller with restore_child_free() (from inside done is fine). Returns NULL
- * with errno set when the child cannot be started.
+ * with errno set when the child cannot be started. Sets SIGPIPE to be ignored
+ * for the process, so that a child that stops reading cannot kill kproxy.
  */
 struct restore_child *restore_child_start(struct loop *l, const char *const argv[], const char *input,
 					  size_t len, uint64_t timeout_ms, restore_done_cb done,
