@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "apiwatch/decode.h"
+#include "proxy/admin.h"
 #include "proxy/config.h"
+#include "proxy/health.h"
 #include "proxy/log.h"
 #include "proxy/loop.h"
 #include "proxy/model.h"
@@ -39,6 +41,9 @@ struct proxy {
 	struct model *model;
 	struct sync *sync;
 	enum restore_backend backend;
+	struct admin *admin;
+	struct hcports *hcports;
+	struct loop_timer *hc_retry_timer;
 	int inotify_fd;
 	char *state_dir;
 	char *state_base;
@@ -232,6 +237,70 @@ out:
 	return ret;
 }
 
+/*
+ * Health-check node ports listen where NodePorts answer: on every address,
+ * or on this node's addresses that --nodeport-addresses selects.
+ */
+static void open_health_check_ports(struct proxy *p)
+{
+	struct k8s_addr addrs[64];
+	struct rules_config rc;
+	size_t n = 0, i, k;
+	const struct k8s_node *node = model_node(p->model);
+
+	sync_rules_config(p->sync, &rc);
+	if (p->cfg->nodeport_primary && node) {
+		for (i = 0; i < node->n_addrs && n < 1; i++)
+			if (node->addrs[i].family == K8S_FAMILY_IPV4)
+				addrs[n++] = node->addrs[i];
+	} else {
+		for (i = 0; i < rc.n_local_addrs && n < 64; i++)
+			for (k = 0; k < rc.n_nodeport_cidrs; k++)
+				if (k8s_cidr_contains(&rc.nodeport_cidrs[k], &rc.local_addrs[i])) {
+					addrs[n++] = rc.local_addrs[i];
+					break;
+				}
+	}
+	if ((p->cfg->nodeport_primary || rc.n_nodeport_cidrs) && n == 0)
+		log_warn("health checks: no local address matches --nodeport-addresses");
+	/* Ports that could not be bound are tried again a sync period later. */
+	if (hcports_sync(p->hcports, p->model, n ? addrs : NULL, n) > 0)
+		loop_timer_arm(p->hc_retry_timer, p->cfg->sync_period_ms);
+}
+
+static void retry_health_check_ports(void *arg)
+{
+	open_health_check_ports(arg);
+}
+
+static bool proxy_healthy(void *arg)
+{
+	struct proxy *p = arg;
+
+	return admin_proxy_healthy(p->admin);
+}
+
+static void health_check_port_failed(const char *ns, const char *name, const char *msg, void *arg)
+{
+	struct proxy *p = arg;
+
+	sync_metrics(p->sync)->healthcheck_bind_failures_total++;
+	log_error("service %s/%s: health check node port: %s", ns, name, msg);
+}
+
+static void on_applied(const struct rules_stats *stats, bool full, bool first,
+		       char *const *changed, size_t n_changed, void *arg)
+{
+	struct proxy *p = arg;
+
+	(void)stats;
+	(void)full;
+	(void)first;
+	(void)changed;
+	(void)n_changed;
+	open_health_check_ports(p);
+}
+
 /* Re-reads the state file; a file that does not parse keeps the last good state. */
 static void reload_state(void *arg)
 {
@@ -248,6 +317,7 @@ static void reload_state(void *arg)
 	sync_set_model(p->sync, m);
 	model_free(p->model);
 	p->model = m;
+	open_health_check_ports(p);
 }
 
 static void on_inotify(int fd, uint32_t events, void *arg)
@@ -309,6 +379,7 @@ static void on_stop_signal(int signo, void *arg)
  */
 static int run_daemon(const struct config *cfg)
 {
+	static const struct sync_hooks hooks = { .applied = on_applied };
 	struct proxy p = { 0 };
 	struct rules_config rc;
 	struct errbuf err;
@@ -346,9 +417,20 @@ static int run_daemon(const struct config *cfg)
 		log_error("cannot watch %s: %s", cfg->from_file, strerror(-ret));
 		goto out;
 	}
-	p.sync = sync_new(p.loop, cfg, p.backend, p.model);
+	p.sync = sync_new(p.loop, cfg, p.backend, p.model, &hooks, &p);
 	if (!p.sync) {
 		log_error("cannot start the sync engine: %s", strerror(errno));
+		goto out;
+	}
+	p.admin = admin_new(p.loop, cfg, p.sync, &p.model, &err);
+	if (!p.admin) {
+		log_error("%s", err.msg);
+		goto out;
+	}
+	p.hcports = hcports_new(p.loop, &cfg->gates, proxy_healthy, health_check_port_failed, &p);
+	p.hc_retry_timer = loop_timer_new(p.loop, retry_health_check_ports, &p);
+	if (!p.hc_retry_timer) {
+		log_error("cannot create a timer: %s", strerror(errno));
 		goto out;
 	}
 	log_info("kproxy %s on node %s: %zu services from %s", KPROXY_VERSION, cfg->hostname,
@@ -359,6 +441,9 @@ static int run_daemon(const struct config *cfg)
 	else
 		status = EXIT_SUCCESS;
 out:
+	hcports_free(p.hcports);
+	loop_timer_free(p.hc_retry_timer);
+	admin_free(p.admin);
 	sync_free(p.sync);
 	loop_timer_free(p.reload_timer);
 	if (p.inotify_fd >= 0)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "proxy/model.h"
 #include "proxy/xalloc.h"
 
@@ -21,6 +23,8 @@ struct model {
 	size_t n_specs;
 	size_t n_dirty;
 	size_t n_deleted;
+	size_t n_service_changes;
+	size_t n_endpoint_changes;
 	struct k8s_node *node;
 };
 
@@ -244,10 +248,32 @@ static void endpoints_delete(struct model *m, const char *ns, const char *name)
 	maybe_remove(m, svc);
 }
 
+static void count_change(struct model *m, enum k8s_kind kind)
+{
+	switch (kind) {
+	case K8S_KIND_SERVICE:
+		m->n_service_changes++;
+		break;
+	case K8S_KIND_ENDPOINTSLICE:
+	case K8S_KIND_ENDPOINTS:
+		m->n_endpoint_changes++;
+		break;
+	case K8S_KIND_NODE:
+		break;
+	}
+}
+
+void model_changes_pending(const struct model *m, size_t *services, size_t *endpoints)
+{
+	*services = m->n_service_changes;
+	*endpoints = m->n_endpoint_changes;
+}
+
 int model_object_update(struct model *m, struct k8s_object *obj, struct errbuf *err)
 {
 	int ret = 0;
 
+	count_change(m, obj->kind);
 	switch (obj->kind) {
 	case K8S_KIND_SERVICE:
 		service_update(m, obj->u.service);
@@ -273,6 +299,7 @@ int model_object_update(struct model *m, struct k8s_object *obj, struct errbuf *
 
 void model_object_delete(struct model *m, const struct k8s_object *obj)
 {
+	count_change(m, obj->kind);
 	switch (obj->kind) {
 	case K8S_KIND_SERVICE:
 		service_delete(m, obj->u.service->namespace, obj->u.service->name);
@@ -344,6 +371,8 @@ void model_dirty_clear(struct model *m)
 	twalk_r(m->services, collect_visit, &c);
 	m->n_dirty = 0;
 	m->n_deleted = 0;
+	m->n_service_changes = 0;
+	m->n_endpoint_changes = 0;
 }
 
 void model_dirty_all(struct model *m)
@@ -451,4 +480,99 @@ struct model_endpoint *model_port_endpoints(const struct model *m, const struct 
 	}
 	*n = out + 1;
 	return eps;
+}
+
+static const char *const type_names[] = {
+	[K8S_SVC_CLUSTER_IP] = "ClusterIP",
+	[K8S_SVC_NODE_PORT] = "NodePort",
+	[K8S_SVC_LOAD_BALANCER] = "LoadBalancer",
+	[K8S_SVC_EXTERNAL_NAME] = "ExternalName",
+};
+
+static void add_addrs(cJSON *obj, const char *key, const struct k8s_addr *addrs, size_t n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(obj, key);
+	char buf[K8S_ADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(k8s_addr_format(&addrs[i], buf)));
+}
+
+static cJSON *port_json(const struct model *m, const struct model_service *svc,
+			const struct k8s_service_port *p)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	struct model_endpoint *eps;
+	size_t n, i;
+
+	cJSON_AddStringToObject(o, "name", p->name);
+	cJSON_AddStringToObject(o, "protocol", k8s_protocol_name(p->protocol));
+	cJSON_AddNumberToObject(o, "port", p->port);
+	if (p->node_port)
+		cJSON_AddNumberToObject(o, "nodePort", p->node_port);
+	arr = cJSON_AddArrayToObject(o, "endpoints");
+	eps = model_port_endpoints(m, svc, p, K8S_FAMILY_IPV4, &n);
+	for (i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "endpoint", eps[i].str);
+		cJSON_AddBoolToObject(e, "local", eps[i].local);
+		cJSON_AddBoolToObject(e, "ready", eps[i].ready);
+		cJSON_AddBoolToObject(e, "serving", eps[i].serving);
+		cJSON_AddBoolToObject(e, "terminating", eps[i].terminating);
+		cJSON_AddItemToArray(arr, e);
+	}
+	free(eps);
+	return o;
+}
+
+static cJSON *service_json(const struct model *m, const struct model_service *svc)
+{
+	const struct k8s_service *spec = svc->spec;
+	cJSON *o = cJSON_CreateObject(), *ports;
+	size_t i;
+
+	cJSON_AddStringToObject(o, "namespace", spec->namespace);
+	cJSON_AddStringToObject(o, "name", spec->name);
+	cJSON_AddStringToObject(o, "type", type_names[spec->type]);
+	add_addrs(o, "clusterIPs", spec->cluster_ips, spec->n_cluster_ips);
+	add_addrs(o, "externalIPs", spec->external_ips, spec->n_external_ips);
+	cJSON_AddStringToObject(o, "externalTrafficPolicy",
+				spec->external_policy == K8S_POLICY_LOCAL ? "Local" : "Cluster");
+	cJSON_AddStringToObject(o, "internalTrafficPolicy",
+				spec->internal_policy == K8S_POLICY_LOCAL ? "Local" : "Cluster");
+	if (spec->health_check_node_port)
+		cJSON_AddNumberToObject(o, "healthCheckNodePort", spec->health_check_node_port);
+	cJSON_AddBoolToObject(o, "headless", spec->headless);
+	cJSON_AddBoolToObject(o, "otherProxy", spec->proxy_name_label);
+	cJSON_AddBoolToObject(o, "dirty", svc->dirty);
+	ports = cJSON_AddArrayToObject(o, "ports");
+	for (i = 0; i < spec->n_ports; i++)
+		cJSON_AddItemToArray(ports, port_json(m, svc, &spec->ports[i]));
+	return o;
+}
+
+void model_format_json(const struct model *m, struct strbuf *out)
+{
+	cJSON *root = cJSON_CreateObject(), *arr;
+	const struct model_service **svcs;
+	char *text;
+	size_t n, i;
+
+	cJSON_AddStringToObject(root, "node", m->node_name);
+	if (m->node)
+		add_addrs(root, "nodeAddresses", m->node->addrs, m->node->n_addrs);
+	arr = cJSON_AddArrayToObject(root, "services");
+	svcs = model_services_sorted(m, &n);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, service_json(m, svcs[i]));
+	free(svcs);
+	text = cJSON_Print(root);
+	if (text) {
+		strbuf_adds(out, text);
+		strbuf_addc(out, '\n');
+		cJSON_free(text);
+	}
+	cJSON_Delete(root);
 }

@@ -19,6 +19,7 @@
 
 #include "apiwatch/k8s.h"
 #include "proxy/errbuf.h"
+#include "proxy/strbuf.h"
 
 #define MODEL_MAX_SLICES_PER_SERVICE 10000
 
@@ -97,6 +98,15 @@ const struct model_service *model_service_lookup(const struct model *m, const ch
 struct model_endpoint *model_port_endpoints(const struct model *m, const struct model_service *svc,
 					    const struct k8s_service_port *port,
 					    enum k8s_family family, size_t *n);
+
+/* Service and endpoint (slice, Endpoints) updates and deletions since the last clear. */
+void model_changes_pending(const struct model *m, size_t *services, size_t *endpoints);
+
+/*
+ * Appends the model as JSON for /debug/model: this node, and every Service
+ * with its ports and their merged endpoints, sorted.
+ */
+void model_format_json(const struct model *m, struct strbuf *out);
 
 /* Number of Services (with or without spec) changed since the last clear. */
 size_t model_dirty_count(const struct model *m);

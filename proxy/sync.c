@@ -4,6 +4,8 @@
  *
  *   IDLE --timer--> (SAVING: iptables-nft-save, only when the kernel's state
  *   is unknown) --> build --> RESTORING --exit--> IDLE
+ *   IDLE --check timer--> CHECKING (iptables -S of the canary chains and the
+ *   base chains) --> IDLE, or a full sync when something is missing
  *
  * Only one child runs at a time. Changes that arrive meanwhile set "pending"
  * and are picked up when the child is done, so a burst of changes costs one
@@ -14,12 +16,12 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proxy/log.h"
 #include "proxy/sync.h"
 #include "proxy/xalloc.h"
 #include "rules/chains.h"
-#include "rules/rules.h"
 
 #define SYNC_MAX_LOCAL_ADDRS 256
 
@@ -27,33 +29,68 @@ enum sync_phase {
 	SYNC_IDLE,
 	SYNC_SAVING,
 	SYNC_RESTORING,
+	SYNC_CHECKING,
 };
+
+/* The chains the periodic check lists: canaries, then the base chains with jumps. */
+static const struct {
+	const char *table;
+	const char *chain;
+} checks[] = {
+	{ "nat", RULES_CANARY },    { "filter", RULES_CANARY }, { "nat", "PREROUTING" },
+	{ "nat", "OUTPUT" },	    { "nat", "POSTROUTING" },	{ "filter", "INPUT" },
+	{ "filter", "FORWARD" },    { "filter", "OUTPUT" },
+};
+
+#define N_CHECKS (sizeof(checks) / sizeof(checks[0]))
 
 struct sync {
 	struct loop *loop;
 	const struct config *cfg;
 	enum restore_backend backend;
 	struct model *model;
+	struct sync_hooks hooks;
+	void *arg;
 	struct loop_timer *timer;
+	struct loop_timer *check_timer;
 	struct restore_child *child;
 	enum sync_phase phase;
 	bool pending;
 	bool known; /* existing reflects the kernel */
+	bool need_full;
+	bool inflight_full;
+	size_t check_index;
 	struct rules_existing existing;
 	struct rules_output inflight;
 	bool inflight_valid;
+	char **inflight_changed;
+	size_t n_inflight_changed;
+	uint64_t inflight_since; /* oldest change the running sync carries */
+	uint64_t inflight_started;
+	uint64_t pending_since;  /* oldest change not yet in a sync */
 	char *last_good;
 	char *last_warnings;
 	uint64_t last_start_ms;
+	uint64_t last_full_ms;
 	uint64_t not_before_ms;
+	double last_success;
 	unsigned consecutive_failures;
 	unsigned long successes;
 	unsigned long failures;
+	struct metrics metrics;
 	struct k8s_addr local_addrs[SYNC_MAX_LOCAL_ADDRS];
 	size_t n_local_addrs;
 };
 
 static void start_sync(struct sync *s);
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void schedule(struct sync *s)
 {
@@ -76,6 +113,25 @@ static void on_timer(void *arg)
 		start_sync(s);
 }
 
+static void free_changed(struct sync *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_inflight_changed; i++)
+		free(s->inflight_changed[i]);
+	free(s->inflight_changed);
+	s->inflight_changed = NULL;
+	s->n_inflight_changed = 0;
+}
+
+/* The changes the failed sync carried wait again, as old as they were. */
+static void requeue_inflight(struct sync *s)
+{
+	if (s->inflight_since && (!s->pending_since || s->inflight_since < s->pending_since))
+		s->pending_since = s->inflight_since;
+	s->inflight_since = 0;
+}
+
 /* A failed sync: the kernel keeps what it had; retry a full sync with backoff. */
 static void sync_failed(struct sync *s)
 {
@@ -83,13 +139,19 @@ static void sync_failed(struct sync *s)
 	unsigned i;
 
 	s->failures++;
+	s->metrics.restore_failures_total++;
+	if (!s->inflight_full)
+		s->metrics.partial_restore_failures_total++;
 	s->consecutive_failures++;
 	for (i = 1; i < s->consecutive_failures && delay < s->cfg->sync_period_ms; i++)
 		delay *= 2;
 	if (delay > s->cfg->sync_period_ms)
 		delay = s->cfg->sync_period_ms;
 	s->known = false;
+	s->need_full = true;
 	s->pending = true;
+	requeue_inflight(s);
+	free_changed(s);
 	s->not_before_ms = loop_now_ms() + delay;
 	model_dirty_all(s->model);
 	log_warn("sync: retrying with a full sync in %llu ms", (unsigned long long)delay);
@@ -126,7 +188,7 @@ static void read_local_addrs(struct sync *s)
 	freeifaddrs(ifa);
 }
 
-static void rules_config_fill(struct sync *s, struct rules_config *rc)
+void sync_rules_config(struct sync *s, struct rules_config *rc)
 {
 	const struct config *cfg = s->cfg;
 	size_t i;
@@ -182,10 +244,35 @@ static void log_restore_failure(const struct restore_result *res, const char *pa
 	strbuf_fini(&ctx);
 }
 
+static void record_success(struct sync *s, const struct rules_stats *st)
+{
+	uint64_t now = loop_now_ms();
+	double secs = (double)(now - s->inflight_started) / 1000.0;
+	struct metrics *m = &s->metrics;
+
+	metrics_observe(&m->sync_duration, secs);
+	metrics_observe(s->inflight_full ? &m->sync_full_duration : &m->sync_partial_duration,
+			secs);
+	if (s->inflight_since)
+		metrics_observe(&m->programming_latency,
+				(double)(now - s->inflight_since) / 1000.0);
+	s->last_success = wall_now();
+	m->last_sync_timestamp = s->last_success;
+	m->iptables_last[RULES_TABLE_FILTER] = st->rules[RULES_TABLE_FILTER];
+	m->iptables_last[RULES_TABLE_NAT] = st->rules[RULES_TABLE_NAT];
+	m->iptables_total[RULES_TABLE_FILTER] = st->rules_total[RULES_TABLE_FILTER];
+	m->iptables_total[RULES_TABLE_NAT] = st->rules_total[RULES_TABLE_NAT];
+	m->no_local_endpoints_internal = st->no_local_internal;
+	m->no_local_endpoints_external = st->no_local_external;
+	m->services = st->services;
+	m->endpoints = st->endpoints;
+}
+
 static void restore_done(const struct restore_result *res, void *arg)
 {
 	struct sync *s = arg;
 	struct rules_output *out = &s->inflight;
+	bool first = s->successes == 0;
 
 	restore_child_free(s->child);
 	s->child = NULL;
@@ -199,33 +286,70 @@ static void restore_done(const struct restore_result *res, void *arg)
 	s->successes++;
 	s->consecutive_failures = 0;
 	s->not_before_ms = 0;
+	if (s->inflight_full) {
+		s->last_full_ms = loop_now_ms();
+		s->need_full = false;
+	}
+	record_success(s, &out->stats);
+	s->inflight_since = 0;
 	rules_existing_fini(&s->existing);
 	s->existing = out->after;
 	memset(&out->after, 0, sizeof(out->after));
 	s->known = true;
 	free(s->last_good);
 	s->last_good = strbuf_detach(&out->payload, NULL);
-	log_info("sync: applied %zu services, %zu endpoints: filter %zu chains %zu rules, "
-		 "nat %zu chains %zu rules, %zu stale chains deleted, in %llu ms",
-		 out->stats.services, out->stats.endpoints, out->stats.chains[RULES_TABLE_FILTER],
-		 out->stats.rules[RULES_TABLE_FILTER], out->stats.chains[RULES_TABLE_NAT],
-		 out->stats.rules[RULES_TABLE_NAT], out->stats.deleted_chains,
-		 (unsigned long long)res->elapsed_ms);
+	log_info("sync: applied %s sync of %zu services, %zu endpoints: filter %zu rules, "
+		 "nat %zu of %zu rules written, %zu stale chains deleted, in %llu ms",
+		 s->inflight_full ? "a full" : "a partial", out->stats.services,
+		 out->stats.endpoints, out->stats.rules[RULES_TABLE_FILTER],
+		 out->stats.rules[RULES_TABLE_NAT], out->stats.rules_total[RULES_TABLE_NAT],
+		 out->stats.deleted_chains, (unsigned long long)res->elapsed_ms);
+	if (s->hooks.applied)
+		s->hooks.applied(&out->stats, s->inflight_full, first, s->inflight_changed,
+				 s->n_inflight_changed, s->arg);
+	free_changed(s);
 	rules_output_fini(out);
 	s->inflight_valid = false;
 	s->phase = SYNC_IDLE;
 	schedule(s);
 }
 
+/* Remembers which Services this sync changes, for the conntrack cleanup. */
+static void collect_changed(struct sync *s)
+{
+	const struct model_service **svcs;
+	size_t n, i;
+
+	free_changed(s);
+	svcs = model_services_sorted(s->model, &n);
+	s->inflight_changed = xcalloc(n + 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		if (svcs[i]->dirty)
+			s->inflight_changed[s->n_inflight_changed++] = xstrdup(svcs[i]->key);
+	free(svcs);
+}
+
 static void build_and_apply(struct sync *s)
 {
 	struct rules_config rc;
 	const char *argv[8];
+	size_t svc_changes, ep_changes;
 
+	s->inflight_full = s->need_full || !s->last_full_ms ||
+			   loop_now_ms() - s->last_full_ms >= SYNC_FULL_PERIOD_MS;
+	s->inflight_started = loop_now_ms();
+	s->inflight_since = s->pending_since;
+	s->pending_since = 0;
 	read_local_addrs(s);
-	rules_config_fill(s, &rc);
-	rules_build(s->model, &rc, &s->existing, true, &s->inflight);
+	sync_rules_config(s, &rc);
+	rules_build(s->model, &rc, &s->existing, s->inflight_full, &s->inflight);
 	s->inflight_valid = true;
+	collect_changed(s);
+	model_changes_pending(s->model, &svc_changes, &ep_changes);
+	s->metrics.service_changes_total += svc_changes;
+	s->metrics.endpoint_changes_total += ep_changes;
+	s->metrics.service_changes_pending = 0;
+	s->metrics.endpoint_changes_pending = 0;
 	model_dirty_clear(s->model);
 	log_new_warnings(s, &s->inflight.warnings);
 	log_debug(9, "sync: restoring:\n%s", strbuf_str(&s->inflight.payload));
@@ -266,6 +390,7 @@ static void save_done(const struct restore_result *res, void *arg)
 
 static void start_sync(struct sync *s)
 {
+	const char *argv[2];
 	struct errbuf err;
 
 	s->pending = false;
@@ -274,6 +399,8 @@ static void start_sync(struct sync *s)
 		build_and_apply(s);
 		return;
 	}
+	/* Not knowing what the kernel holds, write everything. */
+	s->need_full = true;
 	if (s->backend == RESTORE_BACKEND_LEGACY) {
 		rules_existing_fini(&s->existing);
 		if (chains_read_legacy(&s->existing, &err) < 0) {
@@ -285,23 +412,111 @@ static void start_sync(struct sync *s)
 		build_and_apply(s);
 		return;
 	}
-	{
-		const char *argv[] = { restore_cmd(s->backend, "save"), NULL };
-
-		s->child = restore_child_start(s->loop, argv, NULL, 0, SYNC_RESTORE_TIMEOUT_MS,
-					       save_done, s);
-	}
+	argv[0] = restore_cmd(s->backend, "save");
+	argv[1] = NULL;
+	s->child = restore_child_start(s->loop, argv, NULL, 0, SYNC_RESTORE_TIMEOUT_MS, save_done,
+				       s);
 	if (!s->child) {
-		log_error("sync: cannot run %s: %s", restore_cmd(s->backend, "save"),
-			  strerror(errno));
+		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
 		sync_failed(s);
 		return;
 	}
 	s->phase = SYNC_SAVING;
 }
 
+/* Something outside changed kproxy's rules: find out what the kernel holds and rewrite. */
+static void force_full(struct sync *s, const char *why)
+{
+	log_warn("sync: %s; running a full sync", why);
+	s->known = false;
+	s->need_full = true;
+	model_dirty_all(s->model);
+	if (!s->pending_since)
+		s->pending_since = loop_now_ms();
+	sync_request(s);
+}
+
+static void start_check(struct sync *s);
+
+/* Does `iptables -S CHAIN` show what kproxy put there? */
+static bool check_output_ok(struct sync *s, size_t i, const char *out)
+{
+	const struct rules_jump *jumps;
+	char line[1024];
+	size_t n, k;
+
+	if (strcmp(checks[i].chain, RULES_CANARY) == 0)
+		return true; /* it exists: the command succeeded */
+	jumps = rules_jumps(&n);
+	for (k = 0; k < n; k++) {
+		const char *tname = jumps[k].table == RULES_TABLE_NAT ? "nat" : "filter";
+
+		if (strcmp(tname, checks[i].table) != 0 || strcmp(jumps[k].base, checks[i].chain))
+			continue;
+		snprintf(line, sizeof(line), "-A %s %s\n", jumps[k].base, jumps[k].spec);
+		if (!strstr(out, line))
+			return false;
+	}
+	(void)s;
+	return true;
+}
+
+static void check_done(const struct restore_result *res, void *arg)
+{
+	struct sync *s = arg;
+	size_t i = s->check_index;
+	bool ok = !res->timed_out && res->status == 0 &&
+		  check_output_ok(s, i, strbuf_str(res->out));
+	char why[128];
+
+	restore_child_free(s->child);
+	s->child = NULL;
+	s->phase = SYNC_IDLE;
+	if (!ok) {
+		snprintf(why, sizeof(why), "%s %s %s", checks[i].table, checks[i].chain,
+			 strcmp(checks[i].chain, RULES_CANARY) == 0 ? "is gone"
+								   : "lost kproxy's jumps");
+		force_full(s, why);
+		return;
+	}
+	s->check_index++;
+	if (s->check_index < N_CHECKS) {
+		start_check(s);
+		return;
+	}
+	schedule(s);
+}
+
+static void start_check(struct sync *s)
+{
+	const char *argv[] = { restore_cmd(s->backend, "cmd"), "-w", "5", "-t",
+			       checks[s->check_index].table, "-S", checks[s->check_index].chain,
+			       NULL };
+
+	s->child = restore_child_start(s->loop, argv, NULL, 0, 60000, check_done, s);
+	if (!s->child) {
+		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
+		s->phase = SYNC_IDLE;
+		schedule(s);
+		return;
+	}
+	s->phase = SYNC_CHECKING;
+}
+
+/* Every sync period: are kproxy's canaries and jumps still where it put them? */
+static void on_check_timer(void *arg)
+{
+	struct sync *s = arg;
+
+	loop_timer_arm(s->check_timer, s->cfg->sync_period_ms);
+	if (s->phase != SYNC_IDLE || !s->known || s->pending || !s->successes)
+		return;
+	s->check_index = 0;
+	start_check(s);
+}
+
 struct sync *sync_new(struct loop *l, const struct config *cfg, enum restore_backend backend,
-		      struct model *m)
+		      struct model *m, const struct sync_hooks *hooks, void *arg)
 {
 	struct sync *s = xcalloc(1, sizeof(*s));
 
@@ -309,11 +524,19 @@ struct sync *sync_new(struct loop *l, const struct config *cfg, enum restore_bac
 	s->cfg = cfg;
 	s->backend = backend;
 	s->model = m;
+	if (hooks)
+		s->hooks = *hooks;
+	s->arg = arg;
+	s->need_full = true;
+	s->last_success = wall_now();
+	metrics_init(&s->metrics);
 	s->timer = loop_timer_new(l, on_timer, s);
-	if (!s->timer) {
-		free(s);
+	s->check_timer = loop_timer_new(l, on_check_timer, s);
+	if (!s->timer || !s->check_timer) {
+		sync_free(s);
 		return NULL;
 	}
+	loop_timer_arm(s->check_timer, cfg->sync_period_ms);
 	return s;
 }
 
@@ -323,8 +546,10 @@ void sync_free(struct sync *s)
 		return;
 	restore_child_free(s->child);
 	loop_timer_free(s->timer);
+	loop_timer_free(s->check_timer);
 	if (s->inflight_valid)
 		rules_output_fini(&s->inflight);
+	free_changed(s);
 	rules_existing_fini(&s->existing);
 	free(s->last_good);
 	free(s->last_warnings);
@@ -340,13 +565,53 @@ void sync_set_model(struct sync *s, struct model *m)
 
 void sync_request(struct sync *s)
 {
+	size_t svc, ep;
+
+	if (!s->pending_since)
+		s->pending_since = loop_now_ms();
+	model_changes_pending(s->model, &svc, &ep);
+	s->metrics.service_changes_pending = svc;
+	s->metrics.endpoint_changes_pending = ep;
+	s->metrics.last_queued_timestamp = wall_now();
 	s->pending = true;
 	schedule(s);
+}
+
+void sync_build_pending(struct sync *s, struct strbuf *out)
+{
+	struct rules_config rc;
+	struct rules_output o;
+
+	sync_rules_config(s, &rc);
+	rules_build(s->model, &rc, s->known ? &s->existing : NULL, true, &o);
+	strbuf_add(out, strbuf_str(&o.payload), o.payload.len);
+	rules_output_fini(&o);
 }
 
 const char *sync_last_good(const struct sync *s)
 {
 	return s->last_good;
+}
+
+uint64_t sync_oldest_pending(const struct sync *s)
+{
+	uint64_t a = s->pending_since, b = s->inflight_since;
+
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+double sync_last_success(const struct sync *s)
+{
+	return s->last_success;
+}
+
+struct metrics *sync_metrics(struct sync *s)
+{
+	return &s->metrics;
 }
 
 unsigned long sync_successes(const struct sync *s)

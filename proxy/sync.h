@@ -5,11 +5,13 @@
  *
  * A change asks for a sync; syncs are at least --iptables-min-sync-period
  * apart, so changes that arrive together are applied by one restore. A sync
- * reads what the kernel holds only when it does not know (at start and after
- * a failure), builds the payload and applies it with one
- * `iptables-restore --noflush`. A failed restore leaves the kernel with its
- * previous rules; the last good payload is kept and a full sync is retried
- * with backoff (1 s doubling up to --iptables-sync-period).
+ * is partial (only the chains of changed Services are written) unless a full
+ * one is due: at start, after any failure, when the canary chain has gone
+ * (someone flushed the tables) and at least hourly. The kernel's state is
+ * read only when kproxy does not know it (at start and after a failure). A
+ * failed restore leaves the kernel with its previous rules; a full sync is
+ * retried after 1 s, doubling up to --iptables-sync-period. Every sync period
+ * the canary chains and the base-chain jumps are checked.
  */
 #ifndef KPROXY_SYNC_H
 #define KPROXY_SYNC_H
@@ -19,17 +21,32 @@
 
 #include "proxy/config.h"
 #include "proxy/loop.h"
+#include "proxy/metrics.h"
 #include "proxy/model.h"
 #include "rules/restore.h"
+#include "rules/rules.h"
 
 /* How long one iptables-restore may take before it is killed. */
 #define SYNC_RESTORE_TIMEOUT_MS (300u * 1000u)
+/* A full sync at least this often, whatever happens. */
+#define SYNC_FULL_PERIOD_MS (3600u * 1000u)
+
+/**
+ * struct sync_hooks - what the owner hears about. Called from the loop.
+ * @applied: a restore succeeded; changed lists the "namespace/name" keys of
+ *	the Services whose rules it changed (n_changed of them); first is true
+ *	for the first success since kproxy started.
+ */
+struct sync_hooks {
+	void (*applied)(const struct rules_stats *stats, bool full, bool first,
+			char *const *changed, size_t n_changed, void *arg);
+};
 
 struct sync;
 
 /* Returns a new sync engine for the model (borrowed; see sync_set_model). */
 struct sync *sync_new(struct loop *l, const struct config *cfg, enum restore_backend backend,
-		      struct model *m);
+		      struct model *m, const struct sync_hooks *hooks, void *arg);
 void sync_free(struct sync *s);
 
 /* Points the engine at another model (borrowed) and asks for a full sync. */
@@ -41,7 +58,19 @@ void sync_request(struct sync *s);
 /* Returns the last payload that was applied successfully, or NULL (borrowed). */
 const char *sync_last_good(const struct sync *s);
 
-/* Number of successful and failed restores so far. */
+/* Appends the payload a full sync would apply now. */
+void sync_build_pending(struct sync *s, struct strbuf *out);
+
+/* Fills the generator's view of the flags (local addresses as last read). */
+void sync_rules_config(struct sync *s, struct rules_config *rc);
+
+/* When the oldest change not yet in the kernel arrived (loop ms), or 0. */
+uint64_t sync_oldest_pending(const struct sync *s);
+/* Wall-clock time (Unix seconds) of the last successful sync, or of start-up. */
+double sync_last_success(const struct sync *s);
+
+struct metrics *sync_metrics(struct sync *s);
+
 unsigned long sync_successes(const struct sync *s);
 unsigned long sync_failures(const struct sync *s);
 

@@ -27,11 +27,11 @@
 #include "proxy/xalloc.h"
 
 /* Chains kproxy always owns, in the order they are declared. */
-static const char *const fixed_chains[RULES_TABLE_COUNT][7] = {
+static const char *const fixed_chains[RULES_TABLE_COUNT][8] = {
 	[RULES_TABLE_FILTER] = { "KPROXY-SERVICES", "KPROXY-EXTERNAL-SERVICES", "KPROXY-NODEPORTS",
-				 "KPROXY-FORWARD", "KPROXY-FIREWALL", "KPROXY-LOCALNET", NULL },
+				 "KPROXY-FORWARD", "KPROXY-FIREWALL", "KPROXY-LOCALNET", "KPROXY-CANARY", NULL },
 	[RULES_TABLE_NAT] = { "KPROXY-SERVICES", "KPROXY-NODEPORTS", "KPROXY-POSTROUTING",
-			      "KPROXY-MARK-MASQ", NULL },
+			      "KPROXY-MARK-MASQ", "KPROXY-CANARY", NULL },
 };
 
 static const struct rules_jump jumps[] = {
@@ -95,6 +95,7 @@ struct gen {
 	const struct rules_existing *existing;
 	bool full;
 	struct strbuf *warnings;
+	bool count_only;
 	struct rules_stats st;
 	struct strbuf chains[RULES_TABLE_COUNT];
 	struct strbuf rules[RULES_TABLE_COUNT];
@@ -145,9 +146,14 @@ struct svcport {
 	bool write_chains;
 };
 
+/*
+ * Rules of unchanged Services are not written in a partial sync, but they
+ * are still counted: in count_only mode the rule_* helpers only count.
+ */
 static void rule_begin(struct gen *g, enum rules_table t, const char *chain)
 {
-	strbuf_addf(&g->rules[t], "-A %s", chain);
+	if (!g->count_only)
+		strbuf_addf(&g->rules[t], "-A %s", chain);
 }
 
 static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...)
@@ -158,6 +164,8 @@ static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...
 	char text[RULES_COMMENT_MAX + 1];
 	va_list ap;
 
+	if (g->count_only)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
@@ -172,6 +180,8 @@ static void rule_add(struct gen *g, enum rules_table t, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (g->count_only)
+		return;
 	strbuf_addc(&g->rules[t], ' ');
 	va_start(ap, fmt);
 	strbuf_vaddf(&g->rules[t], fmt, ap);
@@ -180,6 +190,9 @@ static void rule_add(struct gen *g, enum rules_table t, const char *fmt, ...)
 
 static void rule_end(struct gen *g, enum rules_table t)
 {
+	g->st.rules_total[t]++;
+	if (g->count_only)
+		return;
 	strbuf_addc(&g->rules[t], '\n');
 	g->st.rules[t]++;
 }
@@ -223,13 +236,34 @@ static const struct k8s_addr *family_addr(const struct k8s_addr *addrs, size_t n
  * Servers since 1.7 always fill in spec.externalTrafficPolicy, and then a
  * leftover annotation means nothing.
  */
-static bool legacy_only_local(struct gen *g, const struct k8s_service *spec)
+bool rules_legacy_only_local(const struct k8s_service *spec, const struct featuregate_set *gates)
 {
 	if (spec->legacy_traffic != K8S_LEGACY_ONLY_LOCAL || spec->external_policy_set)
 		return false;
 	if (spec->type != K8S_SVC_NODE_PORT && spec->type != K8S_SVC_LOAD_BALANCER)
 		return false;
-	return featuregate_enabled(g->cfg->gates, FEATUREGATE_ALLOW_EXT_TRAFFIC_LOCAL_ENDPOINTS);
+	return featuregate_enabled(gates, FEATUREGATE_ALLOW_EXT_TRAFFIC_LOCAL_ENDPOINTS);
+}
+
+/*
+ * Only a LoadBalancer with Local policy has a health-check node port, and its
+ * port is served even before the LB has an address.
+ */
+uint16_t rules_health_check_port(const struct k8s_service *spec,
+				 const struct featuregate_set *gates)
+{
+	if (spec->type != K8S_SVC_LOAD_BALANCER || spec->headless || spec->proxy_name_label)
+		return 0;
+	if (spec->external_policy == K8S_POLICY_LOCAL)
+		return spec->health_check_node_port;
+	if (rules_legacy_only_local(spec, gates))
+		return spec->legacy_hc_node_port;
+	return 0;
+}
+
+static bool legacy_only_local(struct gen *g, const struct k8s_service *spec)
+{
+	return rules_legacy_only_local(spec, g->cfg->gates);
 }
 
 static void warn_legacy(struct gen *g, const struct k8s_service *spec)
@@ -344,16 +378,7 @@ static bool svcport_init(struct gen *g, struct svcport *sp, const struct model_s
 	sp->ext_accessible = port->node_port || sp->n_lb_ips || sp->n_external_ips;
 	sp->ext_local = sp->ext_accessible && (spec->external_policy == K8S_POLICY_LOCAL ||
 					       legacy_only_local(g, spec));
-	/*
-	 * Only a LoadBalancer with Local policy has a health-check node port,
-	 * and its port is accepted even before the LB has an address.
-	 */
-	if (spec->type == K8S_SVC_LOAD_BALANCER) {
-		if (spec->external_policy == K8S_POLICY_LOCAL)
-			sp->hc_port = spec->health_check_node_port;
-		else if (legacy_only_local(g, spec))
-			sp->hc_port = spec->legacy_hc_node_port;
-	}
+	sp->hc_port = rules_health_check_port(spec, g->cfg->gates);
 	sp->int_local = spec->internal_policy == K8S_POLICY_LOCAL &&
 			featuregate_enabled(g->cfg->gates,
 					    FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY);
@@ -430,8 +455,6 @@ static void write_endpoint_chains(struct gen *g, const struct svcport *sp)
 		g->st.endpoints++;
 		rules_chain_name(sep, "SEP", sp->name, sp->port->protocol, sp->eps[i].str);
 		service_chain(g, sp, sep);
-		if (!sp->write_chains)
-			continue;
 		k8s_addr_format(&sp->eps[i].addr, ip);
 		/* An endpoint reaching itself through the service must be masqueraded. */
 		rule_begin(g, RULES_TABLE_NAT, sep);
@@ -671,10 +694,7 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 	}
 
 	/* Unchanged Services keep their chains in the kernel as they are. */
-	if (!sp->write_chains) {
-		write_endpoint_chains(g, sp);
-		return;
-	}
+	g->count_only = !sp->write_chains;
 
 	/*
 	 * Traffic to the cluster IP from outside the pod network may come back
@@ -698,6 +718,7 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 	if (uses_svl)
 		write_service_to_endpoints(g, sp, sp->svl_chain, sp->in_local, sp->n_local);
 	write_endpoint_chains(g, sp);
+	g->count_only = false;
 }
 
 static int port_cmp(const void *a, const void *b)
@@ -910,12 +931,12 @@ static void write_jumps(struct gen *g, enum rules_table t)
 		count = g->existing && g->existing->jump_count ? g->existing->jump_count[i] : 0;
 		for (k = 1; k < count; k++) {
 			strbuf_addf(&g->rules[t], "-D %s %s\n", jumps[i].base, jumps[i].spec);
-			g->st.rules[t]++;
+			g->st.jump_changes++;
 		}
 		if (count)
 			continue;
 		strbuf_addf(&g->rules[t], "-I %s 1 %s\n", jumps[i].base, jumps[i].spec);
-		g->st.rules[t]++;
+		g->st.jump_changes++;
 	}
 }
 

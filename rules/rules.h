@@ -23,6 +23,8 @@
 #include "proxy/strbuf.h"
 
 #define RULES_CHAIN_PREFIX "KPROXY-"
+/* An empty chain in each table; if it disappears, someone flushed the table. */
+#define RULES_CANARY "KPROXY-CANARY"
 /* iptables' limit is 28 characters plus the NUL. */
 #define RULES_CHAIN_MAX 29
 /* xt_comment keeps at most 255 bytes. */
@@ -64,6 +66,13 @@ struct rules_config {
  */
 bool rules_localhost_nodeports(const struct rules_config *cfg);
 
+/* Whether a Service's 1.4/1.5 OnlyLocal annotation is honoured (gate on, field absent). */
+bool rules_legacy_only_local(const struct k8s_service *spec, const struct featuregate_set *gates);
+
+/* The health-check node port of a Service (LoadBalancer with Local policy), or 0. */
+uint16_t rules_health_check_port(const struct k8s_service *spec,
+				 const struct featuregate_set *gates);
+
 /* The jumps from the kernel's base chains into kproxy's chains. */
 struct rules_jump {
 	enum rules_table table;
@@ -91,8 +100,10 @@ struct rules_stats {
 	size_t services;
 	size_t endpoints;
 	size_t chains[RULES_TABLE_COUNT];
-	size_t rules[RULES_TABLE_COUNT];
+	size_t rules[RULES_TABLE_COUNT];       /* rule lines written */
+	size_t rules_total[RULES_TABLE_COUNT]; /* rules in kproxy's chains after the sync */
 	size_t deleted_chains;
+	size_t jump_changes; /* base-chain jumps inserted or deleted */
 	size_t no_local_internal; /* Local iTP services with endpoints but none here */
 	size_t no_local_external; /* Local eTP services with endpoints but none here */
 };

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proxy/admin.h"
+#include "proxy/health.h"
+#include "proxy/server.h"
+#include "proxy/xalloc.h"
+
+struct admin {
+	const struct config *cfg;
+	struct sync *sync;
+	struct model *const *model;
+	struct server *healthz;
+	struct server *metrics;
+};
+
+typedef void (*route_fn)(struct admin *a, const struct server_request *req,
+			 struct server_response *resp);
+
+struct route {
+	const char *path;
+	route_fn fn;
+};
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool admin_proxy_healthy(const struct admin *a)
+{
+	return health_is_fresh(loop_now_ms(), sync_oldest_pending(a->sync),
+			       2 * a->cfg->sync_period_ms);
+}
+
+static void proxy_health(struct admin *a, struct server_response *resp, bool with_node)
+{
+	struct metrics *m = sync_metrics(a->sync);
+	bool healthy = admin_proxy_healthy(a);
+	bool eligible = health_node_eligible(model_node(*a->model));
+	bool ok = healthy && (!with_node || eligible);
+	double now = wall_now();
+
+	resp->status = ok ? 200 : 503;
+	resp->content_type = "application/json";
+	/* While healthy, the last update is now: nothing is waiting. */
+	health_proxy_body(&resp->body, healthy ? now : sync_last_success(a->sync), now, with_node,
+			  eligible);
+	if (with_node)
+		ok ? m->healthz_200_total++ : m->healthz_503_total++;
+	else
+		ok ? m->livez_200_total++ : m->livez_503_total++;
+}
+
+static void route_healthz(struct admin *a, const struct server_request *req,
+			  struct server_response *resp)
+{
+	(void)req;
+	proxy_health(a, resp, true);
+}
+
+static void route_livez(struct admin *a, const struct server_request *req,
+			struct server_response *resp)
+{
+	(void)req;
+	proxy_health(a, resp, false);
+}
+
+static void route_metrics(struct admin *a, const struct server_request *req,
+			  struct server_response *resp)
+{
+	(void)req;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	metrics_format(sync_metrics(a->sync), &resp->body);
+}
+
+static void route_debug_rules(struct admin *a, const struct server_request *req,
+			      struct server_response *resp)
+{
+	const char *last = sync_last_good(a->sync);
+
+	if (req->pending) {
+		sync_build_pending(a->sync, &resp->body);
+		return;
+	}
+	if (!last) {
+		resp->status = 503;
+		strbuf_adds(&resp->body, "no rules applied yet\n");
+		return;
+	}
+	strbuf_adds(&resp->body, last);
+}
+
+static void route_debug_model(struct admin *a, const struct server_request *req,
+			      struct server_response *resp)
+{
+	(void)req;
+	resp->content_type = "application/json";
+	model_format_json(*a->model, &resp->body);
+}
+
+static const struct route healthz_routes[] = {
+	{ "/healthz", route_healthz },
+	{ "/livez", route_livez },
+	{ NULL, NULL },
+};
+
+static const struct route metrics_routes[] = {
+	{ "/metrics", route_metrics },
+	{ "/debug/rules", route_debug_rules },
+	{ "/debug/model", route_debug_model },
+	{ "/healthz", route_healthz },
+	{ "/livez", route_livez },
+	{ NULL, NULL },
+};
+
+static void dispatch(struct admin *a, const struct route *routes,
+		     const struct server_request *req, struct server_response *resp)
+{
+	const struct route *r;
+
+	for (r = routes; r->path; r++) {
+		if (strcmp(r->path, req->path) == 0) {
+			r->fn(a, req, resp);
+			return;
+		}
+	}
+	resp->status = 404;
+	strbuf_adds(&resp->body, "404 page not found\n");
+}
+
+static void on_healthz(const struct server_request *req, struct server_response *resp,
+		       void *arg)
+{
+	dispatch(arg, healthz_routes, req, resp);
+}
+
+static void on_metrics(const struct server_request *req, struct server_response *resp,
+		       void *arg)
+{
+	dispatch(arg, metrics_routes, req, resp);
+}
+
+struct admin *admin_new(struct loop *l, const struct config *cfg, struct sync *s,
+			struct model *const *model, struct errbuf *err)
+{
+	struct admin *a = xcalloc(1, sizeof(*a));
+
+	a->cfg = cfg;
+	a->sync = s;
+	a->model = model;
+	if (cfg->healthz.enabled) {
+		a->healthz = server_new(l, &cfg->healthz.addr, cfg->healthz.port, on_healthz, a,
+					err);
+		if (!a->healthz)
+			goto fail;
+	}
+	if (cfg->metrics.enabled) {
+		a->metrics = server_new(l, &cfg->metrics.addr, cfg->metrics.port, on_metrics, a,
+					err);
+		if (!a->metrics)
+			goto fail;
+	}
+	return a;
+fail:
+	errbuf_prefix(err, "%s", a->healthz || !cfg->healthz.enabled ? "--metrics-bind-address"
+								     : "--healthz-bind-address");
+	admin_free(a);
+	return NULL;
+}
+
+void admin_free(struct admin *a)
+{
+	if (!a)
+		return;
+	server_free(a->healthz);
+	server_free(a->metrics);
+	free(a);
+}
