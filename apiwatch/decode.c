@@ -1435,6 +1435,27 @@ fail:
 
 /* ---- Entry points ---- */
 
+/*
+ * FNV-1a over the object's compact JSON: two deliveries of the same object
+ * (a relist, a re-read file) hash the same, so the model can tell that
+ * nothing changed and leave its rules alone.
+ */
+static uint64_t content_hash(const cJSON *json)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	char *text = cJSON_PrintUnformatted(json);
+	const unsigned char *p;
+
+	if (!text)
+		return 0;
+	for (p = (const unsigned char *)text; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	cJSON_free(text);
+	return h;
+}
+
 int decode_object(const cJSON *json, enum k8s_kind kind, struct k8s_object *out, struct errbuf *err)
 {
 	struct k8s_object obj = { .kind = kind };
@@ -1458,8 +1479,10 @@ int decode_object(const cJSON *json, enum k8s_kind kind, struct k8s_object *out,
 		r = decode_node(&c, json, &obj.u.node);
 		break;
 	}
-	if (r == 0)
+	if (r == 0) {
+		k8s_object_set_hash(&obj, content_hash(json));
 		*out = obj;
+	}
 	return r;
 }
 

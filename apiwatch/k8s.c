@@ -98,6 +98,24 @@ void k8s_object_fini(struct k8s_object *obj)
 	memset(&obj->u, 0, sizeof(obj->u));
 }
 
+void k8s_object_set_hash(struct k8s_object *obj, uint64_t hash)
+{
+	switch (obj->kind) {
+	case K8S_KIND_SERVICE:
+		obj->u.service->hash = hash;
+		break;
+	case K8S_KIND_ENDPOINTSLICE:
+		obj->u.slice->hash = hash;
+		break;
+	case K8S_KIND_ENDPOINTS:
+		obj->u.endpoints->hash = hash;
+		break;
+	case K8S_KIND_NODE:
+		obj->u.node->hash = hash;
+		break;
+	}
+}
+
 const char *k8s_kind_name(enum k8s_kind kind)
 {
 	switch (kind) {

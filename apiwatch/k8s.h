@@ -112,6 +112,7 @@ struct k8s_lb_ingress {
  *	absent.
  */
 struct k8s_service {
+	uint64_t hash; /* of the object's JSON; equal hashes: nothing changed */
 	char *namespace;
 	char *name;
 	char *resource_version;
@@ -171,6 +172,7 @@ enum k8s_address_type {
  * @service_name: the kubernetes.io/service-name label (the owning Service).
  */
 struct k8s_slice {
+	uint64_t hash; /* of the object's JSON; equal hashes: nothing changed */
 	char *namespace;
 	char *name;
 	char *service_name;
@@ -188,6 +190,7 @@ struct k8s_slice {
  * addresses (subsets[].addresses) are kept.
  */
 struct k8s_endpoints {
+	uint64_t hash; /* of the object's JSON; equal hashes: nothing changed */
 	char *namespace;
 	char *name;
 	char *resource_version;
@@ -202,6 +205,7 @@ struct k8s_endpoints {
  * @to_be_deleted: tainted ToBeDeletedByClusterAutoscaler.
  */
 struct k8s_node {
+	uint64_t hash; /* of the object's JSON; equal hashes: nothing changed */
 	char *name;
 	char *resource_version;
 	struct k8s_addr *addrs;
@@ -236,6 +240,8 @@ void k8s_slice_fini(struct k8s_slice *slice);
 void k8s_endpoints_free(struct k8s_endpoints *eps);
 void k8s_node_free(struct k8s_node *node);
 void k8s_object_fini(struct k8s_object *obj);
+/* Sets the content hash of whatever obj holds. */
+void k8s_object_set_hash(struct k8s_object *obj, uint64_t hash);
 
 const char *k8s_kind_name(enum k8s_kind kind);
 const char *k8s_protocol_name(enum k8s_protocol proto);	/* "TCP" */

@@ -174,7 +174,7 @@ struct attr_table {
 	const struct nlattr **tb;
 	uint16_t max;
 	const enum mnl_attr_data_type *types; /* MNL_TYPE_UNSPEC: not kept */
-	const size_t *lens;		      /* exact length for MNL_TYPE_BINARY */
+	const size_t *lens;		      /* exact length of MNL_TYPE_BINARY ones */
 };
 
 static int attr_keep_cb(const struct nlattr *attr, void *data)
@@ -202,13 +202,11 @@ static const enum mnl_attr_data_type ct_types[CTA_MAX + 1] = {
 	[CTA_ID] = MNL_TYPE_U32,
 	[CTA_ZONE] = MNL_TYPE_U16,
 };
-static const size_t ct_lens[CTA_MAX + 1];
 
 static const enum mnl_attr_data_type tuple_types[CTA_TUPLE_MAX + 1] = {
 	[CTA_TUPLE_IP] = MNL_TYPE_NESTED,
 	[CTA_TUPLE_PROTO] = MNL_TYPE_NESTED,
 };
-static const size_t tuple_lens[CTA_TUPLE_MAX + 1];
 
 static const enum mnl_attr_data_type ip_types[CTA_IP_MAX + 1] = {
 	[CTA_IP_V4_SRC] = MNL_TYPE_BINARY,
@@ -228,7 +226,6 @@ static const enum mnl_attr_data_type proto_types[CTA_PROTO_MAX + 1] = {
 	[CTA_PROTO_SRC_PORT] = MNL_TYPE_U16,
 	[CTA_PROTO_DST_PORT] = MNL_TYPE_U16,
 };
-static const size_t proto_lens[CTA_PROTO_MAX + 1];
 
 static int parse_nested(const struct nlattr *nest, const struct nlattr **tb, uint16_t max,
 			const enum mnl_attr_data_type *types, const size_t *lens)
@@ -255,7 +252,7 @@ static int parse_tuple(const struct nlattr *nest, enum k8s_family family,
 	bool v4 = family == K8S_FAMILY_IPV4;
 	const struct nlattr *src, *dst;
 
-	if (parse_nested(nest, tb, CTA_TUPLE_MAX, tuple_types, tuple_lens) < 0 ||
+	if (parse_nested(nest, tb, CTA_TUPLE_MAX, tuple_types, NULL) < 0 ||
 	    !tb[CTA_TUPLE_IP] || !tb[CTA_TUPLE_PROTO])
 		return -EINVAL;
 	if (parse_nested(tb[CTA_TUPLE_IP], ip, CTA_IP_MAX, ip_types, ip_lens) < 0)
@@ -267,7 +264,7 @@ static int parse_tuple(const struct nlattr *nest, enum k8s_family family,
 	get_addr(src, family, &out->src);
 	get_addr(dst, family, &out->dst);
 
-	if (parse_nested(tb[CTA_TUPLE_PROTO], l4, CTA_PROTO_MAX, proto_types, proto_lens) < 0 ||
+	if (parse_nested(tb[CTA_TUPLE_PROTO], l4, CTA_PROTO_MAX, proto_types, NULL) < 0 ||
 	    !l4[CTA_PROTO_NUM])
 		return -EINVAL;
 	*proto = mnl_attr_get_u8(l4[CTA_PROTO_NUM]);
@@ -279,7 +276,7 @@ static int parse_tuple(const struct nlattr *nest, enum k8s_family family,
 int conntrack_parse_entry(const struct nlmsghdr *nlh, struct conntrack_entry *out)
 {
 	const struct nlattr *tb[CTA_MAX + 1] = { NULL };
-	struct attr_table t = { tb, CTA_MAX, ct_types, ct_lens };
+	struct attr_table t = { tb, CTA_MAX, ct_types, NULL };
 	const struct nfgenmsg *nfg;
 	uint8_t reply_proto;
 	uint16_t type = nlh->nlmsg_type;
@@ -717,9 +714,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
  * (c->error) or a socket error.
  */
 static int dump_run(struct mnl_socket *nl, struct cleanup *c, enum k8s_family family,
-		    uint8_t l4proto, char *buf)
+		    uint8_t l4proto, uint32_t seq, char *buf)
 {
-	uint32_t seq = (uint32_t)time(NULL) ^ (l4proto ? 0 : 0x80000000u);
 	uint32_t portid = mnl_socket_get_portid(nl);
 	ssize_t len;
 	int r;
@@ -745,15 +741,17 @@ static int dump_run(struct mnl_socket *nl, struct cleanup *c, enum k8s_family fa
 int conntrack_cleanup(const struct conntrack_target *targets, size_t n, enum k8s_family family,
 		      size_t *deleted, struct errbuf *err)
 {
+	uint32_t seq = (uint32_t)time(NULL);
+	struct conntrack_index *idx;
+	struct mnl_socket *dump;
 	struct cleanup c;
-	struct mnl_socket *dump = NULL;
-	char *buf = NULL;
+	char *buf;
 	int r = 0;
 
 	memset(&c, 0, sizeof(c));
-	*deleted = 0;
-	c.idx = conntrack_index_new(targets, n, family);
-	if (conntrack_index_empty(c.idx))
+	idx = conntrack_index_new(targets, n, family);
+	c.idx = idx;
+	if (conntrack_index_empty(idx))
 		goto out_index;
 
 	dump = socket_open(err, &r);
@@ -764,13 +762,13 @@ int conntrack_cleanup(const struct conntrack_target *targets, size_t n, enum k8s
 		goto out_dump;
 	buf = xmalloc(DUMP_BUFFER_SIZE);
 
-	r = dump_run(dump, &c, family, IPPROTO_UDP, buf);
+	r = dump_run(dump, &c, family, IPPROTO_UDP, seq, buf);
 	/*
 	 * A kernel that understands CTA_FILTER but not this use of it refuses the
 	 * request before sending anything; list everything and filter here.
 	 */
 	if ((r == -EINVAL || r == -EOPNOTSUPP) && c.seen == 0 && c.error == 0)
-		r = dump_run(dump, &c, family, 0, buf);
+		r = dump_run(dump, &c, family, 0, seq + 1, buf);
 	if (r < 0)
 		errbuf_set(err, "conntrack: %s: %s", c.error ? "delete" : "dump", strerror(-r));
 	else if (c.capped) {
@@ -785,7 +783,7 @@ int conntrack_cleanup(const struct conntrack_target *targets, size_t n, enum k8s
 out_dump:
 	mnl_socket_close(dump);
 out_index:
-	conntrack_index_free((struct conntrack_index *)c.idx);
+	conntrack_index_free(idx);
 	*deleted = c.deleted;
 	return r;
 }

@@ -301,22 +301,28 @@ static void on_applied(const struct rules_stats *stats, bool full, bool first,
 	open_health_check_ports(p);
 }
 
-/* Re-reads the state file; a file that does not parse keeps the last good state. */
+/*
+ * Re-reads the state file into the model: objects that changed are updated,
+ * objects no longer in the file are removed, and unchanged ones stay as they
+ * are, so the next sync rewrites only what changed. A file that does not parse
+ * keeps the last good state.
+ */
 static void reload_state(void *arg)
 {
 	struct proxy *p = arg;
-	struct model *m = model_new(p->cfg->hostname);
 	struct errbuf err;
+	size_t removed;
 
-	if (load_state_file(p->cfg->from_file, m, &err)) {
+	model_reconcile_begin(p->model);
+	if (load_state_file(p->cfg->from_file, p->model, &err)) {
 		log_error("keeping the last good state: %s", err.msg);
-		model_free(m);
 		return;
 	}
-	log_info("loaded %s: %zu services", p->cfg->from_file, model_service_count(m));
-	sync_set_model(p->sync, m);
-	model_free(p->model);
-	p->model = m;
+	removed = model_reconcile_end(p->model);
+	log_info("reloaded %s: %zu services, %zu changed, %zu objects removed", p->cfg->from_file,
+		 model_service_count(p->model), model_dirty_count(p->model), removed);
+	if (model_dirty_count(p->model) || removed)
+		sync_request(p->sync);
 	open_health_check_ports(p);
 }
 

@@ -25,6 +25,8 @@ struct model {
 	size_t n_deleted;
 	size_t n_service_changes;
 	size_t n_endpoint_changes;
+	unsigned gen;
+	unsigned node_gen;
 	struct k8s_node *node;
 };
 
@@ -52,6 +54,7 @@ static void service_free(void *p)
 	for (i = 0; i < svc->n_slices; i++)
 		k8s_slice_free(svc->slices[i]);
 	free(svc->slices);
+	free(svc->slice_gen);
 	k8s_endpoints_free(svc->endpoints);
 	free(svc->key);
 	free(svc);
@@ -138,6 +141,11 @@ static void service_update(struct model *m, struct k8s_service *spec)
 {
 	struct model_service *svc = lookup_or_add(m, spec->namespace, spec->name);
 
+	svc->spec_gen = m->gen;
+	if (svc->spec && svc->spec->hash && svc->spec->hash == spec->hash) {
+		k8s_service_free(spec);
+		return;
+	}
 	if (!svc->spec)
 		m->n_specs++;
 	k8s_service_free(svc->spec);
@@ -187,6 +195,11 @@ static int slice_update(struct model *m, struct k8s_slice *slice, struct errbuf 
 	size_t i = slice_index(svc, slice->name, &found);
 
 	if (found) {
+		svc->slice_gen[i] = m->gen;
+		if (svc->slices[i]->hash && svc->slices[i]->hash == slice->hash) {
+			k8s_slice_free(slice);
+			return 0;
+		}
 		k8s_slice_free(svc->slices[i]);
 		svc->slices[i] = slice;
 	} else {
@@ -199,13 +212,31 @@ static int slice_update(struct model *m, struct k8s_slice *slice, struct errbuf 
 			return -EINVAL;
 		}
 		svc->slices = xreallocarray(svc->slices, svc->n_slices + 1, sizeof(*svc->slices));
+		svc->slice_gen =
+			xreallocarray(svc->slice_gen, svc->n_slices + 1, sizeof(*svc->slice_gen));
 		memmove(&svc->slices[i + 1], &svc->slices[i],
 			(svc->n_slices - i) * sizeof(*svc->slices));
+		memmove(&svc->slice_gen[i + 1], &svc->slice_gen[i],
+			(svc->n_slices - i) * sizeof(*svc->slice_gen));
 		svc->slices[i] = slice;
+		svc->slice_gen[i] = m->gen;
 		svc->n_slices++;
 	}
 	mark_dirty(m, svc);
 	return 0;
+}
+
+/* Removes slice i of svc (and svc itself once it holds nothing). */
+static void slice_delete_named(struct model *m, struct model_service *svc, size_t i)
+{
+	k8s_slice_free(svc->slices[i]);
+	memmove(&svc->slices[i], &svc->slices[i + 1],
+		(svc->n_slices - i - 1) * sizeof(*svc->slices));
+	memmove(&svc->slice_gen[i], &svc->slice_gen[i + 1],
+		(svc->n_slices - i - 1) * sizeof(*svc->slice_gen));
+	svc->n_slices--;
+	mark_dirty(m, svc);
+	maybe_remove(m, svc);
 }
 
 static void slice_delete(struct model *m, const struct k8s_slice *slice)
@@ -219,18 +250,18 @@ static void slice_delete(struct model *m, const struct k8s_slice *slice)
 	i = slice_index(svc, slice->name, &found);
 	if (!found)
 		return;
-	k8s_slice_free(svc->slices[i]);
-	memmove(&svc->slices[i], &svc->slices[i + 1],
-		(svc->n_slices - i - 1) * sizeof(*svc->slices));
-	svc->n_slices--;
-	mark_dirty(m, svc);
-	maybe_remove(m, svc);
+	slice_delete_named(m, svc, i);
 }
 
 static void endpoints_update(struct model *m, struct k8s_endpoints *eps)
 {
 	struct model_service *svc = lookup_or_add(m, eps->namespace, eps->name);
 
+	svc->endpoints_gen = m->gen;
+	if (svc->endpoints && svc->endpoints->hash && svc->endpoints->hash == eps->hash) {
+		k8s_endpoints_free(eps);
+		return;
+	}
 	k8s_endpoints_free(svc->endpoints);
 	svc->endpoints = eps;
 	mark_dirty(m, svc);
@@ -289,6 +320,7 @@ int model_object_update(struct model *m, struct k8s_object *obj, struct errbuf *
 			k8s_node_free(obj->u.node);
 			break;
 		}
+		m->node_gen = m->gen;
 		k8s_node_free(m->node);
 		m->node = obj->u.node;
 		break;
@@ -575,4 +607,81 @@ void model_format_json(const struct model *m, struct strbuf *out)
 		cJSON_free(text);
 	}
 	cJSON_Delete(root);
+}
+
+void model_reconcile_begin(struct model *m)
+{
+	m->gen++;
+}
+
+struct stale {
+	struct model_service **svcs;
+	size_t n;
+	unsigned gen;
+};
+
+static void stale_visit(const void *nodep, VISIT which, void *arg)
+{
+	struct model_service *svc = *(struct model_service *const *)nodep;
+	struct stale *st = arg;
+	bool old = false;
+	size_t i;
+
+	if (which != postorder && which != leaf)
+		return;
+	old |= svc->spec && svc->spec_gen != st->gen;
+	old |= svc->endpoints && svc->endpoints_gen != st->gen;
+	for (i = 0; i < svc->n_slices; i++)
+		old |= svc->slice_gen[i] != st->gen;
+	if (old)
+		st->svcs[st->n++] = svc;
+}
+
+size_t model_reconcile_end(struct model *m)
+{
+	struct stale st = { 0 };
+	size_t i, k, removed = 0;
+
+	st.gen = m->gen;
+	st.svcs = xcalloc(m->n_entries + 1, sizeof(*st.svcs));
+	twalk_r(m->services, stale_visit, &st);
+	/* Deleting while walking the tree is not allowed: collect first. */
+	for (i = 0; i < st.n; i++) {
+		struct model_service *svc = st.svcs[i];
+		char ns[K8S_MAX_NAME + 1], name[K8S_MAX_NAME + 1];
+		const char *slash = strchr(svc->key, '/');
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - svc->key), svc->key);
+		snprintf(name, sizeof(name), "%s", slash + 1);
+		/*
+		 * From the last slice down: when the last one goes and nothing
+		 * else is left, svc is freed and the loop has already ended.
+		 */
+		for (k = svc->n_slices; k-- > 0;) {
+			if (svc->slice_gen[k] != st.gen) {
+				m->n_endpoint_changes++;
+				slice_delete_named(m, svc, k);
+				removed++;
+			}
+		}
+		svc = lookup(m, ns, name);
+		if (svc && svc->endpoints && svc->endpoints_gen != st.gen) {
+			m->n_endpoint_changes++;
+			endpoints_delete(m, ns, name);
+			removed++;
+		}
+		svc = lookup(m, ns, name);
+		if (svc && svc->spec && svc->spec_gen != st.gen) {
+			m->n_service_changes++;
+			service_delete(m, ns, name);
+			removed++;
+		}
+	}
+	free(st.svcs);
+	if (m->node && m->node_gen != m->gen) {
+		k8s_node_free(m->node);
+		m->node = NULL;
+		removed++;
+	}
+	return removed;
 }

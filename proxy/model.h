@@ -32,6 +32,8 @@ struct model;
  * @slices: its EndpointSlices sorted by name.
  * @endpoints: its core/v1 Endpoints, used only when it has no slices.
  * @dirty: changed since the last model_dirty_clear().
+ * @spec_gen, @slice_gen, @endpoints_gen: the reconciliation generation in which
+ *	each object was last seen (see model_reconcile_begin()).
  */
 struct model_service {
 	char *key;
@@ -40,6 +42,9 @@ struct model_service {
 	size_t n_slices;
 	struct k8s_endpoints *endpoints;
 	bool dirty;
+	unsigned spec_gen;
+	unsigned *slice_gen;
+	unsigned endpoints_gen;
 };
 
 /**
@@ -70,6 +75,20 @@ const char *model_node_name(const struct model *m);
  * (a Service with too many slices); the object is then freed.
  */
 int model_object_update(struct model *m, struct k8s_object *obj, struct errbuf *err);
+
+/*
+ * An object equal to the one the model holds (same content hash) changes
+ * nothing: it is freed and no Service becomes dirty.
+ */
+
+/*
+ * Reconciliation against a complete new state (a re-read file, a relist):
+ * model_reconcile_begin() starts a generation, every object updated after it
+ * counts as seen, and model_reconcile_end() removes every object not seen.
+ * Returns the number of objects removed.
+ */
+void model_reconcile_begin(struct model *m);
+size_t model_reconcile_end(struct model *m);
 
 /* Removes the object named like obj (borrowed); unknown objects are ignored. */
 void model_object_delete(struct model *m, const struct k8s_object *obj);
