@@ -20,6 +20,8 @@ static const struct featuregate_spec gates[FEATUREGATE_COUNT] = {
 						      true, true },
 	[FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY] = { "ServiceInternalTrafficPolicy",
 							  FEATUREGATE_GA, true, true },
+	[FEATUREGATE_UDP_CONNTRACK_CLEANUP] = { "UDPConntrackCleanup", FEATUREGATE_BETA, true,
+						false },
 };
 
 /*

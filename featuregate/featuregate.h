@@ -27,6 +27,8 @@ enum featuregate_id {
 	FEATUREGATE_PROXY_TERMINATING_ENDPOINTS,
 	/* spec.internalTrafficPolicy honoured. */
 	FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY,
+	/* Stale UDP conntrack entries are deleted after endpoints change. */
+	FEATUREGATE_UDP_CONNTRACK_CLEANUP,
 	FEATUREGATE_COUNT,
 };
 

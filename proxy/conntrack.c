@@ -102,7 +102,8 @@ static bool put_tuple(struct nlmsghdr *nlh, size_t size, uint16_t type,
 		return false;
 	ip = mnl_attr_nest_start_check(nlh, size, CTA_TUPLE_IP);
 	if (!ip ||
-	    !mnl_attr_put_check(nlh, size, v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, alen, t->src.bytes) ||
+	    !mnl_attr_put_check(nlh, size, v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, alen,
+				t->src.bytes) ||
 	    !mnl_attr_put_check(nlh, size, v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST, alen, t->dst.bytes))
 		return false;
 	mnl_attr_nest_end(nlh, ip);
@@ -142,7 +143,8 @@ int conntrack_build_dump(void *buf, size_t size, enum k8s_family family, uint8_t
 	mnl_attr_nest_end(nlh, l4);
 	mnl_attr_nest_end(nlh, tuple);
 	filter = mnl_attr_nest_start_check(nlh, size, CTA_FILTER);
-	if (!filter || !mnl_attr_put_u32_check(nlh, size, CTA_FILTER_ORIG_FLAGS, FILTER_F_PROTO_NUM))
+	if (!filter ||
+	    !mnl_attr_put_u32_check(nlh, size, CTA_FILTER_ORIG_FLAGS, FILTER_F_PROTO_NUM))
 		return -ENOSPC;
 	mnl_attr_nest_end(nlh, filter);
 	return (int)nlh->nlmsg_len;
@@ -155,7 +157,8 @@ int conntrack_build_delete(void *buf, size_t size, const struct conntrack_entry 
 	/* The kernel finds an entry by ports only for protocols that have them. */
 	if (!proto_has_ports(e->l4proto))
 		return -EINVAL;
-	nlh = put_header(buf, size, IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, e->family, seq);
+	nlh = put_header(buf, size, IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, e->family,
+			 seq);
 	if (!nlh || !put_tuple(nlh, size, CTA_TUPLE_ORIG, &e->orig, e->family, e->l4proto))
 		return -ENOSPC;
 	/* A kernel without zones refuses CTA_ZONE, even zone 0: send it only when needed. */
@@ -167,39 +170,61 @@ int conntrack_build_delete(void *buf, size_t size, const struct conntrack_entry 
 }
 
 /*
- * The parse callbacks keep the attributes they know in a table indexed by type,
- * after checking their size; types from newer kernels are skipped.
+ * A table of the attributes a nest may hold: the wanted type of each (the
+ * others are skipped, as are types from newer kernels) and, for binary ones,
+ * their exact length.
  */
-struct attr_table {
-	const struct nlattr **tb;
+struct attr_policy {
 	uint16_t max;
 	const enum mnl_attr_data_type *types; /* MNL_TYPE_UNSPEC: not kept */
 	const size_t *lens;		      /* exact length of MNL_TYPE_BINARY ones */
 };
 
-static int attr_keep_cb(const struct nlattr *attr, void *data)
+/*
+ * Fills tb (policy->max + 1 slots) from the len bytes of attributes at payload.
+ * Unlike mnl_attr_parse(), which stops quietly at the first attribute that
+ * does not fit, this insists that the attributes fill the payload exactly.
+ */
+static int parse_attrs(const void *payload, size_t len, const struct attr_policy *policy,
+		       const struct nlattr **tb)
 {
-	const struct attr_table *t = data;
-	uint16_t type = mnl_attr_get_type(attr);
-	enum mnl_attr_data_type want;
+	const struct nlattr *attr = payload;
 
-	if (type > t->max)
-		return MNL_CB_OK;
-	want = t->types[type];
-	if (want == MNL_TYPE_UNSPEC)
-		return MNL_CB_OK;
-	if (want == MNL_TYPE_BINARY ? mnl_attr_validate2(attr, want, t->lens[type]) < 0
+	memset(tb, 0, (policy->max + 1u) * sizeof(*tb));
+	while (len > 0) {
+		enum mnl_attr_data_type want;
+		uint16_t type;
+		size_t step;
+
+		if (len > INT32_MAX || !mnl_attr_ok(attr, (int)len))
+			return -EINVAL;
+		type = mnl_attr_get_type(attr);
+		want = type <= policy->max ? policy->types[type] : MNL_TYPE_UNSPEC;
+		if (want != MNL_TYPE_UNSPEC) {
+			if (want == MNL_TYPE_BINARY
+				    ? mnl_attr_validate2(attr, want, policy->lens[type]) < 0
 				    : mnl_attr_validate(attr, want) < 0)
-		return MNL_CB_ERROR;
-	t->tb[type] = attr;
-	return MNL_CB_OK;
+				return -EINVAL;
+			tb[type] = attr;
+		}
+		step = MNL_ALIGN(attr->nla_len);
+		if (step > len)
+			step = len;
+		len -= step;
+		attr = (const struct nlattr *)((const char *)attr + step);
+	}
+	return 0;
+}
+
+static int parse_nested(const struct nlattr *nest, const struct attr_policy *policy,
+			const struct nlattr **tb)
+{
+	return parse_attrs(mnl_attr_get_payload(nest), mnl_attr_get_payload_len(nest), policy, tb);
 }
 
 static const enum mnl_attr_data_type ct_types[CTA_MAX + 1] = {
-	[CTA_TUPLE_ORIG] = MNL_TYPE_NESTED,
-	[CTA_TUPLE_REPLY] = MNL_TYPE_NESTED,
-	[CTA_MARK] = MNL_TYPE_U32,
-	[CTA_ID] = MNL_TYPE_U32,
+	[CTA_TUPLE_ORIG] = MNL_TYPE_NESTED, [CTA_TUPLE_REPLY] = MNL_TYPE_NESTED,
+	[CTA_MARK] = MNL_TYPE_U32,	    [CTA_ID] = MNL_TYPE_U32,
 	[CTA_ZONE] = MNL_TYPE_U16,
 };
 
@@ -227,14 +252,10 @@ static const enum mnl_attr_data_type proto_types[CTA_PROTO_MAX + 1] = {
 	[CTA_PROTO_DST_PORT] = MNL_TYPE_U16,
 };
 
-static int parse_nested(const struct nlattr *nest, const struct nlattr **tb, uint16_t max,
-			const enum mnl_attr_data_type *types, const size_t *lens)
-{
-	struct attr_table t = { tb, max, types, lens };
-
-	memset(tb, 0, (max + 1u) * sizeof(*tb));
-	return mnl_attr_parse_nested(nest, attr_keep_cb, &t) < 0 ? -EINVAL : 0;
-}
+static const struct attr_policy ct_policy = { CTA_MAX, ct_types, NULL };
+static const struct attr_policy tuple_policy = { CTA_TUPLE_MAX, tuple_types, NULL };
+static const struct attr_policy ip_policy = { CTA_IP_MAX, ip_types, ip_lens };
+static const struct attr_policy proto_policy = { CTA_PROTO_MAX, proto_types, NULL };
 
 static void get_addr(const struct nlattr *attr, enum k8s_family family, struct k8s_addr *out)
 {
@@ -252,10 +273,9 @@ static int parse_tuple(const struct nlattr *nest, enum k8s_family family,
 	bool v4 = family == K8S_FAMILY_IPV4;
 	const struct nlattr *src, *dst;
 
-	if (parse_nested(nest, tb, CTA_TUPLE_MAX, tuple_types, NULL) < 0 ||
-	    !tb[CTA_TUPLE_IP] || !tb[CTA_TUPLE_PROTO])
+	if (parse_nested(nest, &tuple_policy, tb) < 0 || !tb[CTA_TUPLE_IP] || !tb[CTA_TUPLE_PROTO])
 		return -EINVAL;
-	if (parse_nested(tb[CTA_TUPLE_IP], ip, CTA_IP_MAX, ip_types, ip_lens) < 0)
+	if (parse_nested(tb[CTA_TUPLE_IP], &ip_policy, ip) < 0)
 		return -EINVAL;
 	src = ip[v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC];
 	dst = ip[v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST];
@@ -264,8 +284,7 @@ static int parse_tuple(const struct nlattr *nest, enum k8s_family family,
 	get_addr(src, family, &out->src);
 	get_addr(dst, family, &out->dst);
 
-	if (parse_nested(tb[CTA_TUPLE_PROTO], l4, CTA_PROTO_MAX, proto_types, NULL) < 0 ||
-	    !l4[CTA_PROTO_NUM])
+	if (parse_nested(tb[CTA_TUPLE_PROTO], &proto_policy, l4) < 0 || !l4[CTA_PROTO_NUM])
 		return -EINVAL;
 	*proto = mnl_attr_get_u8(l4[CTA_PROTO_NUM]);
 	out->sport = l4[CTA_PROTO_SRC_PORT] ? ntohs(mnl_attr_get_u16(l4[CTA_PROTO_SRC_PORT])) : 0;
@@ -275,18 +294,18 @@ static int parse_tuple(const struct nlattr *nest, enum k8s_family family,
 
 int conntrack_parse_entry(const struct nlmsghdr *nlh, struct conntrack_entry *out)
 {
-	const struct nlattr *tb[CTA_MAX + 1] = { NULL };
-	struct attr_table t = { tb, CTA_MAX, ct_types, NULL };
+	const struct nlattr *tb[CTA_MAX + 1];
 	const struct nfgenmsg *nfg;
 	uint8_t reply_proto;
 	uint16_t type = nlh->nlmsg_type;
 
 	memset(out, 0, sizeof(*out));
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN || mnl_nlmsg_get_payload_len(nlh) < sizeof(*nfg))
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*nfg)))
 		return -EINVAL;
 	/* A dump answers with NEW messages; destroy events are DELETE messages. */
 	if (NFNL_SUBSYS_ID(type) != NFNL_SUBSYS_CTNETLINK ||
-	    (NFNL_MSG_TYPE(type) != IPCTNL_MSG_CT_NEW && NFNL_MSG_TYPE(type) != IPCTNL_MSG_CT_DELETE))
+	    (NFNL_MSG_TYPE(type) != IPCTNL_MSG_CT_NEW &&
+	     NFNL_MSG_TYPE(type) != IPCTNL_MSG_CT_DELETE))
 		return -EINVAL;
 	nfg = mnl_nlmsg_get_payload(nlh);
 	switch (nfg->nfgen_family) {
@@ -299,7 +318,9 @@ int conntrack_parse_entry(const struct nlmsghdr *nlh, struct conntrack_entry *ou
 	default:
 		return -EINVAL;
 	}
-	if (mnl_attr_parse(nlh, sizeof(*nfg), attr_keep_cb, &t) < 0)
+	if (parse_attrs(mnl_nlmsg_get_payload_offset(nlh, sizeof(*nfg)),
+			nlh->nlmsg_len - MNL_NLMSG_HDRLEN - MNL_ALIGN(sizeof(*nfg)), &ct_policy,
+			tb) < 0)
 		return -EINVAL;
 	if (!tb[CTA_TUPLE_ORIG] || !tb[CTA_TUPLE_REPLY])
 		return -EINVAL;
@@ -635,13 +656,13 @@ static struct mnl_socket *socket_open(struct errbuf *err, int *r)
 	nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!nl) {
 		*r = -errno;
-		errbuf_set(err, "conntrack: netlink socket: %s", strerror(errno));
+		errbuf_set(err, "conntrack: netlink socket: %s", strerror(-*r));
 		return NULL;
 	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
 		*r = -errno;
-		errbuf_set(err, "conntrack: netlink socket: %s", strerror(errno));
+		errbuf_set(err, "conntrack: netlink socket: %s", strerror(-*r));
 		mnl_socket_close(nl);
 		return NULL;
 	}
@@ -663,8 +684,8 @@ static void log_entry(const struct conntrack_entry *e)
 /* Deletes one entry and waits for the answer; an entry already gone is fine. */
 static int delete_entry(struct cleanup *c, const struct conntrack_entry *e)
 {
-	char req[CONNTRACK_MSG_SIZE];
-	char ack[ACK_BUFFER_SIZE];
+	_Alignas(struct nlmsghdr) char req[CONNTRACK_MSG_SIZE];
+	_Alignas(struct nlmsghdr) char ack[ACK_BUFFER_SIZE];
 	uint32_t seq = ++c->del_seq;
 	ssize_t len;
 	int r;

@@ -80,7 +80,8 @@ int conntrack_build_dump(void *buf, size_t size, enum k8s_family family, uint8_t
 
 /*
  * Writes into buf (size bytes) a request to delete the entry e (borrowed) by
- * its original tuple, zone and id. Returns the message length, or -ENOSPC.
+ * its original tuple, zone and id. Returns the message length, -ENOSPC, or
+ * -EINVAL when e's protocol has no ports (ICMP).
  */
 int conntrack_build_delete(void *buf, size_t size, const struct conntrack_entry *e, uint32_t seq);
 

@@ -21,6 +21,7 @@
 #include "apiwatch/decode.h"
 #include "proxy/admin.h"
 #include "proxy/config.h"
+#include "proxy/conntrack.h"
 #include "proxy/health.h"
 #include "proxy/log.h"
 #include "proxy/loop.h"
@@ -288,6 +289,48 @@ static void health_check_port_failed(const char *ns, const char *name, const cha
 	log_error("service %s/%s: health check node port: %s", ns, name, msg);
 }
 
+struct changed_set {
+	char *const *keys;
+	size_t n;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool service_changed(const struct model_service *svc, void *arg)
+{
+	const struct changed_set *c = arg;
+	const char *key = svc->key;
+
+	return bsearch(&key, c->keys, c->n, sizeof(*c->keys), key_cmp) != NULL;
+}
+
+/*
+ * UDP has no connection to close: a client keeps sending to the endpoint its
+ * conntrack entry names, even after that endpoint is gone. Once the new rules
+ * are in, entries of changed Services that point elsewhere than a serving
+ * endpoint are deleted. Not after kproxy's own first sync: a restart must not
+ * break live flows.
+ */
+static void clean_conntrack(struct proxy *p, char *const *changed, size_t n_changed)
+{
+	struct changed_set set = { changed, n_changed };
+	struct conntrack_target *targets;
+	struct errbuf err;
+	size_t n, deleted = 0;
+
+	targets = conntrack_targets_build(p->model, K8S_FAMILY_IPV4, &p->cfg->gates,
+					  service_changed, &set, &n);
+	if (conntrack_cleanup(targets, n, K8S_FAMILY_IPV4, &deleted, &err) < 0)
+		log_error("%s", err.msg);
+	if (deleted)
+		log_info("conntrack: deleted %zu stale UDP entries", deleted);
+	sync_metrics(p->sync)->conntrack_deleted_total += deleted;
+	conntrack_targets_free(targets, n);
+}
+
 static void on_applied(const struct rules_stats *stats, bool full, bool first,
 		       char *const *changed, size_t n_changed, void *arg)
 {
@@ -295,9 +338,9 @@ static void on_applied(const struct rules_stats *stats, bool full, bool first,
 
 	(void)stats;
 	(void)full;
-	(void)first;
-	(void)changed;
-	(void)n_changed;
+	if (!first && n_changed &&
+	    featuregate_enabled(&p->cfg->gates, FEATUREGATE_UDP_CONNTRACK_CLEANUP))
+		clean_conntrack(p, changed, n_changed);
 	open_health_check_ports(p);
 }
 

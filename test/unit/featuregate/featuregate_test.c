@@ -22,7 +22,8 @@
 	"AllowExtTrafficLocalEndpoints=true|false (ALPHA - default=false)\n"                       \
 	"LoadBalancerIPMode=true|false (BETA - default=true)\n"                                    \
 	"ProxyTerminatingEndpoints=true|false (GA - default=true)\n"                               \
-	"ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"
+	"ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"                            \
+	"UDPConntrackCleanup=true|false (BETA - default=true)\n"
 
 /* KNOWN without its last line end, as the error message carries it. */
 #define KNOWN_MSG                                                                                  \
@@ -31,14 +32,17 @@
 	"AllowExtTrafficLocalEndpoints=true|false (ALPHA - default=false)\n"                       \
 	"LoadBalancerIPMode=true|false (BETA - default=true)\n"                                    \
 	"ProxyTerminatingEndpoints=true|false (GA - default=true)\n"                               \
-	"ServiceInternalTrafficPolicy=true|false (GA - default=true)"
+	"ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"                            \
+	"UDPConntrackCleanup=true|false (BETA - default=true)"
 
 #define UNKNOWN(name) "unrecognized feature gate: " name "\nknown gates:\n" KNOWN_MSG
 
 /* featuregate_format() of the state, with the gates in name order. */
-#define STATE(ext, lbip, term, itp)                                                                \
+#define STATE5(ext, lbip, term, itp, udp)                                                          \
 	"AllowExtTrafficLocalEndpoints=" ext ",LoadBalancerIPMode=" lbip                           \
-	",ProxyTerminatingEndpoints=" term ",ServiceInternalTrafficPolicy=" itp
+	",ProxyTerminatingEndpoints=" term ",ServiceInternalTrafficPolicy=" itp                    \
+	",UDPConntrackCleanup=" udp
+#define STATE(ext, lbip, term, itp) STATE5(ext, lbip, term, itp, "true")
 
 #define DEFAULTS STATE("false", "true", "true", "true")
 
@@ -59,6 +63,8 @@ static void test_defaults(void **state)
 		  FEATUREGATE_GA, true, true },
 		{ FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY, "ServiceInternalTrafficPolicy",
 		  FEATUREGATE_GA, true, true },
+		{ FEATUREGATE_UDP_CONNTRACK_CLEANUP, "UDPConntrackCleanup", FEATUREGATE_BETA, true,
+		  false },
 	};
 	struct featuregate_set set;
 	size_t i;
@@ -141,13 +147,14 @@ static const struct parse_case cases[] = {
 	  DEFAULTS },
 	{ "explicit then AllAlpha", NULL, "AllowExtTrafficLocalEndpoints=false,AllAlpha=true", NULL,
 	  DEFAULTS },
-	{ "AllBeta=false", NULL, "AllBeta=false", NULL, STATE("false", "false", "true", "true") },
+	{ "AllBeta=false", NULL, "AllBeta=false", NULL,
+	  STATE5("false", "false", "true", "true", "false") },
 	{ "AllBeta=false, explicit beta", NULL, "LoadBalancerIPMode=true,AllBeta=false", NULL,
-	  DEFAULTS },
+	  STATE5("false", "true", "true", "true", "false") },
 	{ "AllAlpha and AllBeta", NULL, "AllAlpha=true,AllBeta=false", NULL,
-	  STATE("true", "false", "true", "true") },
+	  STATE5("true", "false", "true", "true", "false") },
 	{ "AllAlpha/AllBeta leave GA alone", NULL, "AllAlpha=false,AllBeta=false", NULL,
-	  STATE("false", "false", "true", "true") },
+	  STATE5("false", "false", "true", "true", "false") },
 	{ "AllAlpha duplicate: last wins", NULL, "AllAlpha=true,AllAlpha=false", NULL, DEFAULTS },
 	{ "AllAlpha in an earlier value only", "AllAlpha=true",
 	  "AllowExtTrafficLocalEndpoints=false", NULL, DEFAULTS },

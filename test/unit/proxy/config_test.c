@@ -41,7 +41,8 @@
 	"AllowExtTrafficLocalEndpoints=true|false (ALPHA - default=false)\n"                       \
 	"LoadBalancerIPMode=true|false (BETA - default=true)\n"                                    \
 	"ProxyTerminatingEndpoints=true|false (GA - default=true)\n"                               \
-	"ServiceInternalTrafficPolicy=true|false (GA - default=true)"
+	"ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"                            \
+	"UDPConntrackCleanup=true|false (BETA - default=true)"
 
 static const char *mode_name(enum config_mode mode)
 {
@@ -147,7 +148,7 @@ static const char defaults_dump[] =
 	"masquerade_bit=14\n"
 	"localhost_nodeports=false\n"
 	"gates=AllowExtTrafficLocalEndpoints=false,LoadBalancerIPMode=true,"
-	"ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true\n"
+	"ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true\n"
 	"sync_period_ms=30000\n"
 	"min_sync_period_ms=1000\n"
 	"backend=auto\n"
@@ -412,14 +413,14 @@ static const struct argv_case cases[] = {
 	  NULL,
 	  NULL,
 	  { "gates=AllowExtTrafficLocalEndpoints=true,LoadBalancerIPMode=true,"
-	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true" } },
+	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true" } },
 	{ "feature-gates, repeated in order",
 	  { "--feature-gates=AllAlpha=true,LoadBalancerIPMode=false",
 	    "--feature-gates=AllowExtTrafficLocalEndpoints=false" },
 	  NULL,
 	  NULL,
 	  { "gates=AllowExtTrafficLocalEndpoints=false,LoadBalancerIPMode=false,"
-	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true" } },
+	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true" } },
 	{ "feature-gates, unknown",
 	  { "--feature-gates=Bogus=true" },
 	  .err = "invalid value \"Bogus=true\" for --feature-gates: unrecognized feature gate: "
