@@ -3,6 +3,7 @@
  * The record of what the kernel holds, and the cleanup payload built from
  * it. Pure.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,20 +12,25 @@
 
 void rules_existing_add(struct rules_existing *ex, enum rules_table t, const char *chain)
 {
-	ex->chains[t] = xreallocarray(ex->chains[t], ex->n_chains[t] + 1, sizeof(char *));
-	ex->chains[t][ex->n_chains[t]++] = xstrdup(chain);
+	if (ex->n_chains[t] == ex->cap_chains[t]) {
+		ex->cap_chains[t] = ex->cap_chains[t] ? 2 * ex->cap_chains[t] : 64;
+		ex->chains[t] = xreallocarray(ex->chains[t], ex->cap_chains[t], sizeof(*ex->chains[t]));
+	}
+	{
+		size_t len = strnlen(chain, RULES_CHAIN_MAX - 1);
+		char *name = ex->chains[t][ex->n_chains[t]++].name;
+
+		memcpy(name, chain, len);
+		name[len] = '\0';
+	}
 }
 
 void rules_existing_fini(struct rules_existing *ex)
 {
-	size_t i;
 	int t;
 
-	for (t = 0; t < RULES_TABLE_COUNT; t++) {
-		for (i = 0; i < ex->n_chains[t]; i++)
-			free(ex->chains[t][i]);
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		free(ex->chains[t]);
-	}
 	free(ex->jump_count);
 	memset(ex, 0, sizeof(*ex));
 }
@@ -37,7 +43,7 @@ void rules_existing_copy(struct rules_existing *dst, const struct rules_existing
 	rules_existing_fini(dst);
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		for (i = 0; i < src->n_chains[t]; i++)
-			rules_existing_add(dst, (enum rules_table)t, src->chains[t][i]);
+			rules_existing_add(dst, (enum rules_table)t, src->chains[t][i].name);
 	if (src->jump_count) {
 		rules_jumps(&n);
 		dst->jump_count = xcalloc(n, sizeof(*dst->jump_count));
@@ -64,7 +70,7 @@ void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *o
 		strbuf_addf(out, "*%s\n", table_names[t]);
 		/* Flushing every chain first drops all references between them. */
 		for (i = 0; i < existing->n_chains[t]; i++)
-			strbuf_addf(out, ":%s - [0:0]\n", existing->chains[t][i]);
+			strbuf_addf(out, ":%s - [0:0]\n", existing->chains[t][i].name);
 		for (i = 0; i < n && existing->jump_count; i++) {
 			if (jumps[i].table != (enum rules_table)t)
 				continue;
@@ -72,7 +78,7 @@ void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *o
 				strbuf_addf(out, "-D %s %s\n", jumps[i].base, jumps[i].spec);
 		}
 		for (i = 0; i < existing->n_chains[t]; i++)
-			strbuf_addf(out, "-X %s\n", existing->chains[t][i]);
+			strbuf_addf(out, "-X %s\n", existing->chains[t][i].name);
 		strbuf_adds(out, "COMMIT\n");
 	}
 }

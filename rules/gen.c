@@ -101,9 +101,9 @@ struct gen {
 	struct strbuf rules[RULES_TABLE_COUNT];
 	char mark[32];
 	char cluster_cidr[K8S_ADDR_STRLEN];
-	char **active; /* nat per-service chains referenced by this payload */
-	size_t n_active;
-	size_t cap_active;
+	/* Every chain the kernel holds after this payload; nat per-service ones unsorted. */
+	struct rules_existing after;
+	bool large; /* large-cluster mode: no comments on endpoint rules */
 };
 
 /**
@@ -140,6 +140,7 @@ struct svcport {
 	size_t n_eps;
 	bool *in_cluster;
 	bool *in_local;
+	struct rules_chain *sep; /* endpoint chain names, for endpoints in either set */
 	size_t n_cluster;
 	size_t n_local;
 	bool has_endpoints;
@@ -152,8 +153,10 @@ struct svcport {
  */
 static void rule_begin(struct gen *g, enum rules_table t, const char *chain)
 {
-	if (!g->count_only)
-		strbuf_addf(&g->rules[t], "-A %s", chain);
+	if (g->count_only)
+		return;
+	strbuf_add(&g->rules[t], "-A ", 3);
+	strbuf_adds(&g->rules[t], chain);
 }
 
 static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...)
@@ -199,17 +202,15 @@ static void rule_end(struct gen *g, enum rules_table t)
 
 static void chain_declare(struct gen *g, enum rules_table t, const char *chain)
 {
-	strbuf_addf(&g->chains[t], ":%s - [0:0]\n", chain);
+	strbuf_addc(&g->chains[t], ':');
+	strbuf_adds(&g->chains[t], chain);
+	strbuf_add(&g->chains[t], " - [0:0]\n", 9);
 	g->st.chains[t]++;
 }
 
 static void chain_activate(struct gen *g, const char *chain)
 {
-	if (g->n_active == g->cap_active) {
-		g->cap_active = g->cap_active ? 2 * g->cap_active : 256;
-		g->active = xreallocarray(g->active, g->cap_active, sizeof(*g->active));
-	}
-	g->active[g->n_active++] = xstrdup(chain);
+	rules_existing_add(&g->after, RULES_TABLE_NAT, chain);
 }
 
 /* Declares a per-service nat chain if this sync writes the Service's chains. */
@@ -346,6 +347,12 @@ static void svcport_categorize(struct gen *g, struct svcport *sp)
 			sp->n_local++;
 		}
 	}
+	/* Each endpoint chain name is a SHA-256: compute it once. */
+	sp->sep = xcalloc(sp->n_eps + 1, sizeof(*sp->sep));
+	for (i = 0; i < sp->n_eps; i++)
+		if (sp->in_cluster[i] || sp->in_local[i])
+			rules_chain_name(sp->sep[i].name, "SEP", sp->name, sp->port->protocol,
+					 sp->eps[i].str);
 }
 
 /* Returns false when the port has no cluster IP of this family. */
@@ -396,6 +403,7 @@ static void svcport_fini(struct svcport *sp)
 	free(sp->eps);
 	free(sp->in_cluster);
 	free(sp->in_local);
+	free(sp->sep);
 }
 
 /* A rule matching one service address and port: "-m tcp -p tcp -d IP --dport N". */
@@ -404,41 +412,73 @@ static void match_vip(struct gen *g, enum rules_table t, const struct svcport *s
 	rule_add(g, t, "-m %s -p %s -d %s --dport %u", sp->proto, sp->proto, ip, sp->port->port);
 }
 
+/*
+ * Writes 1/d with ten decimals, as printf("%0.10f") would, without printf:
+ * this runs once per endpoint. Only an exact decimal tie depends on how the
+ * double 1.0/d was rounded in binary; that rare case goes to printf itself.
+ */
+void rules_format_probability(char *buf, size_t size, unsigned d)
+{
+	unsigned long long scale = 10000000000ull, q = scale / d, r = scale % d;
+
+	if (2 * r == d) {
+		snprintf(buf, size, "%0.10f", 1.0 / (double)d);
+		return;
+	}
+	if (2 * r > d)
+		q++;
+	snprintf(buf, size, "%llu.%010llu", q / scale, q % scale);
+}
+
+/* Appends " -m comment --comment <svc> -> <ep>" unless in large-cluster mode. */
+static void endpoint_comment(struct gen *g, const struct svcport *sp, size_t i, bool arrow)
+{
+	if (g->large || g->count_only)
+		return;
+	if (arrow)
+		rule_comment(g, RULES_TABLE_NAT, "%s -> %s", sp->name, sp->eps[i].str);
+	else
+		rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
+}
+
 static void write_service_to_endpoints(struct gen *g, const struct svcport *sp, const char *chain,
 				       const bool *in_set, size_t n_set)
 {
-	char sep[RULES_CHAIN_MAX];
+	struct strbuf *r = &g->rules[RULES_TABLE_NAT];
+	char prob[32];
 	size_t i, k = 0;
 
 	if (sp->spec->affinity == K8S_AFFINITY_CLIENT_IP) {
 		for (i = 0; i < sp->n_eps; i++) {
 			if (!in_set[i])
 				continue;
-			rules_chain_name(sep, "SEP", sp->name, sp->port->protocol, sp->eps[i].str);
 			rule_begin(g, RULES_TABLE_NAT, chain);
-			rule_comment(g, RULES_TABLE_NAT, "%s -> %s", sp->name, sp->eps[i].str);
+			endpoint_comment(g, sp, i, true);
 			rule_add(g, RULES_TABLE_NAT,
-				 "-m recent --name %s --rcheck --seconds %u --reap -j %s", sep,
-				 sp->spec->affinity_timeout, sep);
+				 "-m recent --name %s --rcheck --seconds %u --reap -j %s",
+				 sp->sep[i].name, sp->spec->affinity_timeout, sp->sep[i].name);
 			rule_end(g, RULES_TABLE_NAT);
 		}
 	}
 	for (i = 0; i < sp->n_eps; i++) {
 		if (!in_set[i])
 			continue;
-		rules_chain_name(sep, "SEP", sp->name, sp->port->protocol, sp->eps[i].str);
 		rule_begin(g, RULES_TABLE_NAT, chain);
-		rule_comment(g, RULES_TABLE_NAT, "%s -> %s", sp->name, sp->eps[i].str);
+		endpoint_comment(g, sp, i, true);
 		/*
 		 * Endpoint i of n is taken with probability 1/(n-i), which
 		 * makes every endpoint equally likely; the last one always
 		 * matches. Ten decimals keep the split even at 1,000 endpoints.
 		 */
-		if (k < n_set - 1)
-			rule_add(g, RULES_TABLE_NAT,
-				 "-m statistic --mode random --probability %0.10f",
-				 1.0 / (double)(n_set - k));
-		rule_add(g, RULES_TABLE_NAT, "-j %s", sep);
+		if (!g->count_only) {
+			if (k < n_set - 1) {
+				rules_format_probability(prob, sizeof(prob), (unsigned)(n_set - k));
+				strbuf_adds(r, " -m statistic --mode random --probability ");
+				strbuf_adds(r, prob);
+			}
+			strbuf_adds(r, " -j ");
+			strbuf_adds(r, sp->sep[i].name);
+		}
 		rule_end(g, RULES_TABLE_NAT);
 		k++;
 	}
@@ -446,28 +486,38 @@ static void write_service_to_endpoints(struct gen *g, const struct svcport *sp, 
 
 static void write_endpoint_chains(struct gen *g, const struct svcport *sp)
 {
-	char sep[RULES_CHAIN_MAX], ip[K8S_ADDR_STRLEN];
+	struct strbuf *r = &g->rules[RULES_TABLE_NAT];
+	char ip[K8S_ADDR_STRLEN];
 	size_t i;
 
 	for (i = 0; i < sp->n_eps; i++) {
 		if (!sp->in_cluster[i] && !sp->in_local[i])
 			continue;
 		g->st.endpoints++;
-		rules_chain_name(sep, "SEP", sp->name, sp->port->protocol, sp->eps[i].str);
-		service_chain(g, sp, sep);
+		service_chain(g, sp, sp->sep[i].name);
+		if (g->count_only) {
+			g->st.rules_total[RULES_TABLE_NAT] += 2;
+			continue;
+		}
 		k8s_addr_format(&sp->eps[i].addr, ip);
 		/* An endpoint reaching itself through the service must be masqueraded. */
-		rule_begin(g, RULES_TABLE_NAT, sep);
-		rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
-		rule_add(g, RULES_TABLE_NAT, "-s %s -j KPROXY-MARK-MASQ", ip);
+		rule_begin(g, RULES_TABLE_NAT, sp->sep[i].name);
+		endpoint_comment(g, sp, i, false);
+		strbuf_adds(r, " -s ");
+		strbuf_adds(r, ip);
+		strbuf_adds(r, " -j KPROXY-MARK-MASQ");
 		rule_end(g, RULES_TABLE_NAT);
 
-		rule_begin(g, RULES_TABLE_NAT, sep);
-		rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
+		rule_begin(g, RULES_TABLE_NAT, sp->sep[i].name);
+		endpoint_comment(g, sp, i, false);
 		if (sp->spec->affinity == K8S_AFFINITY_CLIENT_IP)
-			rule_add(g, RULES_TABLE_NAT, "-m recent --name %s --set", sep);
-		rule_add(g, RULES_TABLE_NAT, "-m %s -p %s -j DNAT --to-destination %s", sp->proto,
-			 sp->proto, sp->eps[i].str);
+			rule_add(g, RULES_TABLE_NAT, "-m recent --name %s --set", sp->sep[i].name);
+		strbuf_adds(r, " -m ");
+		strbuf_adds(r, sp->proto);
+		strbuf_adds(r, " -p ");
+		strbuf_adds(r, sp->proto);
+		strbuf_adds(r, " -j DNAT --to-destination ");
+		strbuf_adds(r, sp->eps[i].str);
 		rule_end(g, RULES_TABLE_NAT);
 	}
 }
@@ -940,9 +990,9 @@ static void write_jumps(struct gen *g, enum rules_table t)
 	}
 }
 
-static int str_ptr_cmp(const void *a, const void *b)
+static int chain_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct rules_chain *)a)->name, ((const struct rules_chain *)b)->name);
 }
 
 static bool is_fixed(enum rules_table t, const char *chain)
@@ -955,50 +1005,86 @@ static bool is_fixed(enum rules_table t, const char *chain)
 	return false;
 }
 
-/* Flushes and deletes the KPROXY- chains the kernel has and this payload does not use. */
+/*
+ * Flushes and deletes the KPROXY- chains the kernel has and this payload does
+ * not use. g->after must be sorted.
+ */
 static void write_stale(struct gen *g, enum rules_table t)
 {
-	char **stale;
-	size_t i, n = 0;
+	const struct rules_chain *ex;
+	size_t i, n;
 
 	if (!g->existing || !g->existing->n_chains[t])
 		return;
-	stale = xcalloc(g->existing->n_chains[t], sizeof(*stale));
-	for (i = 0; i < g->existing->n_chains[t]; i++) {
-		char *c = g->existing->chains[t][i];
+	ex = g->existing->chains[t];
+	n = g->existing->n_chains[t];
+	for (i = 0; i < n; i++) {
+		const char *c = ex[i].name;
 
 		if (strncmp(c, RULES_CHAIN_PREFIX, strlen(RULES_CHAIN_PREFIX)) != 0 ||
 		    is_fixed(t, c))
 			continue;
-		if (t == RULES_TABLE_NAT && g->n_active &&
-		    bsearch(&c, g->active, g->n_active, sizeof(*g->active), str_ptr_cmp))
+		if (g->after.n_chains[t] && bsearch(&ex[i], g->after.chains[t], g->after.n_chains[t],
+						    sizeof(ex[i]), chain_cmp))
 			continue;
-		stale[n++] = c;
-	}
-	qsort(stale, n, sizeof(*stale), str_ptr_cmp);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(stale[i], stale[i - 1]) == 0)
-			continue;
-		chain_declare(g, t, stale[i]);
-		strbuf_addf(&g->rules[t], "-X %s\n", stale[i]);
+		chain_declare(g, t, c);
+		strbuf_addf(&g->rules[t], "-X %s\n", c);
 		g->st.deleted_chains++;
 	}
-	free(stale);
 }
 
-/* Records what the kernel holds once the payload is applied. */
+/*
+ * Moves the table's chain lines in front of its rules without a second copy
+ * of the (large) rules text: the rules buffer grows and its text moves up.
+ */
+static void assemble_table(struct strbuf *out, const char *name, struct strbuf *chains,
+			   struct strbuf *rules)
+{
+	struct strbuf head = STRBUF_INIT;
+	size_t rules_len = rules->len;
+
+	strbuf_addf(&head, "*%s\n", name);
+	strbuf_add(&head, strbuf_str(chains), chains->len);
+	strbuf_adds(rules, "COMMIT\n");
+	if (out->len == 0) {
+		/* Grow rules to hold the head too, then slide the rules up. */
+		strbuf_add(rules, strbuf_str(&head), head.len);
+		memmove(rules->buf + head.len, rules->buf, rules_len + strlen("COMMIT\n"));
+		memcpy(rules->buf, head.buf, head.len);
+		*out = *rules;
+		strbuf_init(rules);
+	} else {
+		strbuf_add(out, strbuf_str(&head), head.len);
+		strbuf_add(out, strbuf_str(rules), rules->len);
+	}
+	strbuf_fini(&head);
+}
+
+/* Counts endpoint chains to decide on large-cluster mode before writing anything. */
+static size_t count_endpoints(const struct model_service *const *svcs, size_t n)
+{
+	size_t total = 0, i, k;
+
+	for (i = 0; i < n; i++) {
+		size_t ports = svcs[i]->spec ? svcs[i]->spec->n_ports : 0;
+
+		for (k = 0; k < svcs[i]->n_slices; k++)
+			total += svcs[i]->slices[k]->n_endpoints * (ports ? ports : 1);
+	}
+	return total;
+}
+
+/* Hands over what the kernel holds once the payload is applied. */
 static void fill_after(struct gen *g, struct rules_existing *after)
 {
 	size_t i, n;
 	int t;
 
-	memset(after, 0, sizeof(*after));
+	*after = g->after;
+	memset(&g->after, 0, sizeof(g->after));
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		for (i = 0; fixed_chains[t][i]; i++)
 			rules_existing_add(after, (enum rules_table)t, fixed_chains[t][i]);
-	for (i = 0; i < g->n_active; i++)
-		if (i == 0 || strcmp(g->active[i], g->active[i - 1]) != 0)
-			rules_existing_add(after, RULES_TABLE_NAT, g->active[i]);
 	rules_jumps(&n);
 	after->jump_count = xcalloc(n, sizeof(*after->jump_count));
 	for (i = 0; i < n; i++)
@@ -1039,28 +1125,27 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	write_fixed_rules(&g);
 
 	svcs = model_services_sorted(m, &n);
+	/*
+	 * Above 1,000 endpoint chains the comments of endpoint rules are left
+	 * out, as kube-proxy does: they are 40% of the bytes at that size.
+	 */
+	g.large = count_endpoints(svcs, n) > RULES_LARGE_CLUSTER_ENDPOINTS;
 	for (i = 0; i < n; i++)
 		write_service(&g, svcs[i]);
 	free(svcs);
 	write_nodeport_tail(&g);
 
-	if (g.n_active)
-		qsort(g.active, g.n_active, sizeof(*g.active), str_ptr_cmp);
+	qsort(g.after.chains[RULES_TABLE_NAT], g.after.n_chains[RULES_TABLE_NAT],
+	      sizeof(struct rules_chain), chain_cmp);
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		write_stale(&g, (enum rules_table)t);
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
-		strbuf_addf(&out->payload, "*%s\n", table_names[t]);
-		strbuf_add(&out->payload, strbuf_str(&g.chains[t]), g.chains[t].len);
-		strbuf_add(&out->payload, strbuf_str(&g.rules[t]), g.rules[t].len);
-		strbuf_adds(&out->payload, "COMMIT\n");
+		assemble_table(&out->payload, table_names[t], &g.chains[t], &g.rules[t]);
 		strbuf_fini(&g.chains[t]);
 		strbuf_fini(&g.rules[t]);
 	}
 	fill_after(&g, &out->after);
-	for (i = 0; i < g.n_active; i++)
-		free(g.active[i]);
-	free(g.active);
 	out->stats = g.st;
 }
 

@@ -32,6 +32,16 @@ static void base32_16(const uint8_t *in, char *out)
 	out[o] = '\0';
 }
 
+/* Appends s to buf (of size bytes, *len used), cutting what does not fit. */
+static void append(char *buf, size_t size, size_t *len, const char *s)
+{
+	size_t n = strnlen(s, size - 1 - *len);
+
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = '\0';
+}
+
 void rules_chain_name(char *out, const char *kind, const char *svc_port_name,
 		      enum k8s_protocol proto, const char *endpoint)
 {
@@ -39,13 +49,19 @@ void rules_chain_name(char *out, const char *kind, const char *svc_port_name,
 	unsigned int digest_len = 0;
 	char input[2 * K8S_MAX_NAME + K8S_MAX_LABEL_NAME + K8S_ADDR_STRLEN + 32];
 	char hash[17];
-	int n;
+	size_t n;
 
-	n = snprintf(input, sizeof(input), "%s%s%s", svc_port_name, k8s_protocol_lower(proto),
-		     endpoint ? endpoint : "");
-	if (n < 0 || (size_t)n >= sizeof(input))
-		n = (int)sizeof(input) - 1;
-	EVP_Digest(input, (size_t)n, digest, &digest_len, EVP_sha256(), NULL);
+	/* This runs once per endpoint: plain copies, not printf. */
+	n = 0;
+	append(input, sizeof(input), &n, svc_port_name);
+	append(input, sizeof(input), &n, k8s_protocol_lower(proto));
+	if (endpoint)
+		append(input, sizeof(input), &n, endpoint);
+	EVP_Digest(input, n, digest, &digest_len, EVP_sha256(), NULL);
 	base32_16(digest, hash);
-	snprintf(out, RULES_CHAIN_MAX, "%s%s-%s", RULES_CHAIN_PREFIX, kind, hash);
+	n = 0;
+	append(out, RULES_CHAIN_MAX, &n, RULES_CHAIN_PREFIX);
+	append(out, RULES_CHAIN_MAX, &n, kind);
+	append(out, RULES_CHAIN_MAX, &n, "-");
+	append(out, RULES_CHAIN_MAX, &n, hash);
 }

@@ -35,9 +35,16 @@ void rules_quote_comment(struct strbuf *out, const char *text)
 	}
 	strbuf_addc(out, '"');
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)text[i];
+		size_t run = i;
 
-		strbuf_addc(out, quoted_char(c) ? (char)c : '?');
+		/* Copy runs of harmless bytes at once; replace the others. */
+		while (run < n && quoted_char((unsigned char)text[run]))
+			run++;
+		strbuf_add(out, text + i, run - i);
+		if (run == n)
+			break;
+		strbuf_addc(out, '?');
+		i = run;
 	}
 	strbuf_addc(out, '"');
 }

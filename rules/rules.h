@@ -27,6 +27,8 @@
 #define RULES_CANARY "KPROXY-CANARY"
 /* iptables' limit is 28 characters plus the NUL. */
 #define RULES_CHAIN_MAX 29
+/* More endpoint chains than this: endpoint rules carry no comment. */
+#define RULES_LARGE_CLUSTER_ENDPOINTS 1000
 /* xt_comment keeps at most 255 bytes. */
 #define RULES_COMMENT_MAX 255
 
@@ -85,14 +87,20 @@ struct rules_jump {
 /* Returns the table of jumps (static) and its length. */
 const struct rules_jump *rules_jumps(size_t *n);
 
+/* A chain name in a fixed-size slot: no allocation per name at 100,000 chains. */
+struct rules_chain {
+	char name[RULES_CHAIN_MAX];
+};
+
 /**
  * struct rules_existing - what the kernel holds now, read by the chain reader.
- * @chains: the KPROXY- chains of each table (any order).
+ * @chains: the KPROXY- chains of each table (any order; sorted when @sorted).
  * @jump_count: how many copies of each rules_jumps() entry exist (NULL: none).
  */
 struct rules_existing {
-	char **chains[RULES_TABLE_COUNT];
+	struct rules_chain *chains[RULES_TABLE_COUNT];
 	size_t n_chains[RULES_TABLE_COUNT];
+	size_t cap_chains[RULES_TABLE_COUNT];
 	unsigned *jump_count;
 };
 
@@ -138,7 +146,7 @@ void rules_output_fini(struct rules_output *out);
  */
 void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *out);
 
-/* Adds a chain name to ex (copied). */
+/* Adds a chain name to ex (copied; names longer than a chain name are cut). */
 void rules_existing_add(struct rules_existing *ex, enum rules_table t, const char *chain);
 /* Frees what ex holds and zeroes it. */
 void rules_existing_fini(struct rules_existing *ex);
@@ -153,6 +161,9 @@ void rules_existing_copy(struct rules_existing *dst, const struct rules_existing
  */
 void rules_chain_name(char *out, const char *kind, const char *svc_port_name,
 		      enum k8s_protocol proto, const char *endpoint);
+
+/* Writes 1/d with ten decimals, exactly as printf("%0.10f", 1.0 / d) would. */
+void rules_format_probability(char *buf, size_t size, unsigned d);
 
 /*
  * Appends a comment argument for "--comment": bare when it is one token of

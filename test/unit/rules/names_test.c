@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -77,12 +78,28 @@ static void test_long_input(void **state)
 	assert_int_equal(strlen(name), 27);
 }
 
+/* The hand-made formatter must print exactly what printf("%0.10f") prints. */
+static void test_probability(void **state)
+{
+	char got[32], want[32];
+	unsigned d;
+
+	(void)state;
+	for (d = 1; d <= 200000; d++) {
+		rules_format_probability(got, sizeof(got), d);
+		snprintf(want, sizeof(want), "%0.10f", 1.0 / (double)d);
+		if (strcmp(got, want) != 0)
+			fail_msg("1/%u: got %s, want %s", d, got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain_names),
 		cmocka_unit_test(test_protocol_changes_name),
 		cmocka_unit_test(test_long_input),
+		cmocka_unit_test(test_probability),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
