@@ -292,13 +292,12 @@ static int get_string(struct kctx *c, yaml_node_t *map, const char *key, const c
 }
 
 /* Reads a boolean field the way YAML 1.1 spells one; absent is false. */
-static int get_bool(struct kctx *c, yaml_node_t *map, const char *key, const char *field,
-		    bool *out)
+static int get_bool(struct kctx *c, yaml_node_t *map, const char *key, const char *field, bool *out)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On",
-					   "ON", NULL };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off",
-					  "OFF", NULL };
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes",
+					   "YES",  "on",   "On",   "ON",  NULL };
+	static const char *const no[] = { "false", "False", "FALSE", "no",  "No",
+					  "NO",	   "off",   "Off",   "OFF", NULL };
 	const char *s;
 	char q[QUOTE_MAX + 8];
 	size_t i;
@@ -468,8 +467,9 @@ static int read_cluster(struct kctx *c, yaml_node_t *cl, const char *prefix, str
 	if (r < 0)
 		return r;
 	if (kc->insecure && (kc->ca_file || kc->ca_data))
-		return kfail(c, prefix, "a certificate authority and insecure-skip-tls-verify "
-					"are both set");
+		return kfail(c, prefix,
+			     "a certificate authority and insecure-skip-tls-verify "
+			     "are both set");
 	return 0;
 }
 
@@ -486,8 +486,9 @@ static int read_user(struct kctx *c, yaml_node_t *u, const char *prefix, struct 
 		if (!map_get(c, u, unsupported[i]))
 			continue;
 		snprintf(field, sizeof(field), "%s.%s", prefix, unsupported[i]);
-		return kfail(c, field, "not supported (use a token, tokenFile or a client "
-				       "certificate)");
+		return kfail(c, field,
+			     "not supported (use a token, tokenFile or a client "
+			     "certificate)");
 	}
 	snprintf(field, sizeof(field), "%s.token", prefix);
 	r = get_string(c, u, "token", field, &s);
@@ -513,12 +514,14 @@ static int read_user(struct kctx *c, yaml_node_t *u, const char *prefix, struct 
 	if (r < 0)
 		return r;
 	if (kc->cert_file && kc->cert_data)
-		return kfail(c, prefix, "client-certificate and client-certificate-data are both set");
+		return kfail(c, prefix,
+			     "client-certificate and client-certificate-data are both set");
 	if (kc->key_file && kc->key_data)
 		return kfail(c, prefix, "client-key and client-key-data are both set");
 	if ((kc->cert_file || kc->cert_data) != (kc->key_file || kc->key_data))
-		return kfail(c, prefix, "a client certificate needs a client key and the other "
-					"way round");
+		return kfail(c, prefix,
+			     "a client certificate needs a client key and the other "
+			     "way round");
 	return 0;
 }
 
@@ -540,8 +543,9 @@ static int read_context(struct kctx *c, yaml_node_t *root, const char **cluster,
 		seq = map_get(c, root, "contexts");
 		if (!seq || seq->type != YAML_SEQUENCE_NODE ||
 		    seq->data.sequence.items.top - seq->data.sequence.items.start != 1)
-			return kfail(c, "current-context", "missing (and not exactly one context "
-							   "to default to)");
+			return kfail(c, "current-context",
+				     "missing (and not exactly one context "
+				     "to default to)");
 		r = get_string(c, yaml_document_get_node(c->doc, seq->data.sequence.items.start[0]),
 			       "name", "contexts[0].name", &name);
 		if (r < 0)
@@ -703,8 +707,9 @@ int kubeconfig_in_cluster(struct kubeconfig *kc, const char *host, const char *p
 
 	memset(kc, 0, sizeof(*kc));
 	if (!host || !port || !host[0] || !port[0])
-		return kfail(&c, NULL, "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must "
-				       "be set (or use --kubeconfig or --master)");
+		return kfail(&c, NULL,
+			     "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must "
+			     "be set (or use --kubeconfig or --master)");
 	if (!valid_host(host))
 		return kfail(&c, "KUBERNETES_SERVICE_HOST", "%s is not a host name or address",
 			     quote(host, q, sizeof(q)));

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apiwatch/apiwatch.h"
 #include "apiwatch/decode.h"
 #include "proxy/admin.h"
 #include "proxy/config.h"
@@ -42,6 +43,8 @@ struct proxy {
 	struct model *model;
 	struct sync *sync;
 	enum restore_backend backend;
+	struct apiwatch *watch;
+	bool synced; /* every watched kind has been listed once */
 	struct admin *admin;
 	struct hcports *hcports;
 	struct loop_timer *hc_retry_timer;
@@ -284,9 +287,54 @@ static bool proxy_healthy(void *arg)
 static void health_check_port_failed(const char *ns, const char *name, const char *msg, void *arg)
 {
 	struct proxy *p = arg;
+	char text[512];
 
 	sync_metrics(p->sync)->healthcheck_bind_failures_total++;
-	log_error("service %s/%s: health check node port: %s", ns, name, msg);
+	snprintf(text, sizeof(text), "service %s/%s: health check node port: %s", ns, name, msg);
+	log_error("%s", text);
+	if (p->watch)
+		apiwatch_event(p->watch, "FailedToStartServiceHealthcheck", text);
+}
+
+/* The API server's objects go to the model; rules follow once all kinds are listed. */
+static void on_watch_update(struct k8s_object *obj, void *arg)
+{
+	struct proxy *p = arg;
+	struct errbuf err;
+
+	if (model_object_update(p->model, obj, &err) < 0)
+		log_error("%s", err.msg);
+	if (p->synced && (model_dirty_count(p->model) || obj->kind == K8S_KIND_NODE))
+		sync_request(p->sync);
+}
+
+static void on_watch_remove(const struct k8s_object *obj, void *arg)
+{
+	struct proxy *p = arg;
+
+	model_object_delete(p->model, obj);
+	if (p->synced)
+		sync_request(p->sync);
+}
+
+/*
+ * No rules are written before every kind has been listed: a sync of a
+ * half-known cluster would remove the rules of Services not yet seen.
+ */
+static void on_watch_synced(void *arg)
+{
+	struct proxy *p = arg;
+
+	p->synced = true;
+	log_info("api: every kind listed: %zu services", model_service_count(p->model));
+	sync_request(p->sync);
+	open_health_check_ports(p);
+}
+
+static void on_watch_error(const char *msg, void *arg)
+{
+	(void)arg;
+	log_error("api: %s", msg);
 }
 
 struct changed_set {
@@ -436,13 +484,8 @@ static int run_daemon(const struct config *cfg)
 
 	p.cfg = cfg;
 	p.inotify_fd = -1;
-	if (!cfg->from_file) {
-		fprintf(stderr, "kproxy: no source of cluster state: give --from-file "
-				"(watching an API server is not built yet)\n");
-		return EXIT_BAD_INPUT;
-	}
 	p.model = model_new(cfg->hostname);
-	if (load_state_file(cfg->from_file, p.model, &err)) {
+	if (cfg->from_file && load_state_file(cfg->from_file, p.model, &err)) {
 		fprintf(stderr, "kproxy: %s\n", err.msg);
 		model_free(p.model);
 		return EXIT_BAD_INPUT;
@@ -462,7 +505,7 @@ static int run_daemon(const struct config *cfg)
 		log_error("cannot handle signals: %s", strerror(errno));
 		goto out;
 	}
-	if ((ret = watch_state_file(&p)) < 0) {
+	if (cfg->from_file && (ret = watch_state_file(&p)) < 0) {
 		log_error("cannot watch %s: %s", cfg->from_file, strerror(-ret));
 		goto out;
 	}
@@ -482,14 +525,39 @@ static int run_daemon(const struct config *cfg)
 		log_error("cannot create a timer: %s", strerror(errno));
 		goto out;
 	}
-	log_info("kproxy %s on node %s: %zu services from %s", KPROXY_VERSION, cfg->hostname,
-		 model_service_count(p.model), cfg->from_file);
-	sync_request(p.sync);
+	if (cfg->from_file) {
+		log_info("kproxy %s on node %s: %zu services from %s", KPROXY_VERSION,
+			 cfg->hostname, model_service_count(p.model), cfg->from_file);
+		p.synced = true;
+		sync_request(p.sync);
+	} else {
+		static const struct apiwatch_ops ops = {
+			.update = on_watch_update,
+			.remove = on_watch_remove,
+			.synced = on_watch_synced,
+			.error = on_watch_error,
+		};
+		struct apiwatch_config wc = { 0 };
+
+		wc.master = cfg->master;
+		wc.kubeconfig = cfg->kubeconfig;
+		wc.node_name = cfg->hostname;
+		p.watch = apiwatch_new(p.loop, &wc, &ops, &p, &err);
+		if (!p.watch) {
+			log_error("%s", err.msg);
+			status = EXIT_BAD_INPUT;
+			goto out;
+		}
+		log_info("kproxy %s on node %s: watching %s", KPROXY_VERSION, cfg->hostname,
+			 cfg->master ? cfg->master : cfg->kubeconfig ? cfg->kubeconfig : "in-cluster");
+		apiwatch_start(p.watch);
+	}
 	if ((ret = loop_run(p.loop)) < 0)
 		log_error("event loop: %s", strerror(-ret));
 	else
 		status = EXIT_SUCCESS;
 out:
+	apiwatch_free(p.watch);
 	hcports_free(p.hcports);
 	loop_timer_free(p.hc_retry_timer);
 	admin_free(p.admin);

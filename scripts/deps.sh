@@ -9,7 +9,7 @@ packages="
 	build-essential pkg-config clang clang-format libclang-rt-14-dev
 	libcurl4-openssl-dev libcjson-dev libmnl-dev libiptc-dev libmicrohttpd-dev
 	libcmocka-dev libyaml-dev libssl-dev
-	iptables iproute2 procps python3 valgrind curl ca-certificates
+	iptables iproute2 procps python3 valgrind curl ca-certificates openssl
 "
 
 missing=""
