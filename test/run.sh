@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Runs every kproxy test suite and prints one closing line, "N passed, N failed".
-# Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|restore|integration runs one group.
+# Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|restore|integration runs one group;
+# KPROXY_BACKENDS="nft" (or "legacy") limits the integration runs to one backend.
 # Each suite is an executable or script; it counts as passed when it exits 0.
 set -u
 build=${1:-build}
@@ -46,9 +47,14 @@ if want restore && [ "$(id -u)" -eq 0 ] && [ -f test/golden/restore_check.sh ]; 
 	run restore-check sh test/golden/restore_check.sh "$build/san/kproxy"
 fi
 
+# Every integration scenario runs once per iptables backend
+# (KPROXY_BACKENDS="nft legacy" unless told otherwise).
 if want integration && [ "$(id -u)" -eq 0 ] && [ -d test/integration ]; then
 	for t in $(find test/integration -maxdepth 1 -name '[0-9]*.sh' | sort); do
-		run "integration/$(basename "$t" .sh)" sh "$t" "$build/san/kproxy"
+		for backend in ${KPROXY_BACKENDS:-nft legacy}; do
+			run "integration/$(basename "$t" .sh)[$backend]" \
+				env KPROXY_BACKEND="$backend" sh "$t" "$build/san/kproxy"
+		done
 	done
 fi
 
