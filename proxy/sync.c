@@ -274,11 +274,16 @@ static void restore_done(const struct restore_result *res, void *arg)
 	struct sync *s = arg;
 	struct rules_output *out = &s->inflight;
 	bool first = s->successes == 0;
+	bool failed = res->status != 0 || res->timed_out;
 
+	/* res belongs to the child: use it before freeing the child. */
+	if (failed)
+		log_restore_failure(res, strbuf_str(&out->payload));
+	else
+		log_debug(2, "sync: restore took %llu ms", (unsigned long long)res->elapsed_ms);
 	restore_child_free(s->child);
 	s->child = NULL;
-	if (res->status != 0 || res->timed_out) {
-		log_restore_failure(res, strbuf_str(&out->payload));
+	if (failed) {
 		rules_output_fini(out);
 		s->inflight_valid = false;
 		sync_failed(s);
@@ -304,7 +309,8 @@ static void restore_done(const struct restore_result *res, void *arg)
 		 s->inflight_full ? "a full" : "a partial", out->stats.services,
 		 out->stats.endpoints, out->stats.rules[RULES_TABLE_FILTER],
 		 out->stats.rules[RULES_TABLE_NAT], out->stats.rules_total[RULES_TABLE_NAT],
-		 out->stats.deleted_chains, (unsigned long long)res->elapsed_ms);
+		 out->stats.deleted_chains,
+		 (unsigned long long)(loop_now_ms() - s->inflight_started));
 	if (s->hooks.applied)
 		s->hooks.applied(&out->stats, s->inflight_full, first, s->inflight_changed,
 				 s->n_inflight_changed, s->arg);

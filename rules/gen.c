@@ -1135,8 +1135,9 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	free(svcs);
 	write_nodeport_tail(&g);
 
-	qsort(g.after.chains[RULES_TABLE_NAT], g.after.n_chains[RULES_TABLE_NAT],
-	      sizeof(struct rules_chain), chain_cmp);
+	if (g.after.n_chains[RULES_TABLE_NAT])
+		qsort(g.after.chains[RULES_TABLE_NAT], g.after.n_chains[RULES_TABLE_NAT],
+		      sizeof(struct rules_chain), chain_cmp);
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		write_stale(&g, (enum rules_table)t);
 
