@@ -62,6 +62,7 @@ struct config {
 	struct featuregate_set gates;
 	uint64_t sync_period_ms;
 	uint64_t min_sync_period_ms;
+	unsigned dispatch_split;
 	enum config_backend backend;
 	struct config_hostport healthz;
 	struct config_hostport metrics;

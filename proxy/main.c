@@ -144,6 +144,7 @@ static void rules_config_from(struct rules_config *rc, const struct config *cfg,
 	rc->n_nodeport_cidrs = cfg->n_nodeport_cidrs;
 	rc->nodeport_primary = cfg->nodeport_primary;
 	rc->gates = &cfg->gates;
+	rc->dispatch_split = cfg->dispatch_split;
 	if (node) {
 		rc->local_addrs = node->addrs;
 		rc->n_local_addrs = node->n_addrs;

@@ -209,6 +209,7 @@ void sync_rules_config(struct sync *s, struct rules_config *rc)
 	rc->n_nodeport_cidrs = cfg->n_nodeport_cidrs;
 	rc->nodeport_primary = cfg->nodeport_primary;
 	rc->gates = &cfg->gates;
+	rc->dispatch_split = cfg->dispatch_split;
 	rc->local_addrs = s->local_addrs;
 	rc->n_local_addrs = s->n_local_addrs;
 }

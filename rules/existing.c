@@ -22,6 +22,7 @@ void rules_existing_add(struct rules_existing *ex, enum rules_table t, const cha
 
 		memcpy(name, chain, len);
 		name[len] = '\0';
+		ex->chains[t][ex->n_chains[t] - 1].hash = 0;
 	}
 }
 
@@ -29,8 +30,10 @@ void rules_existing_fini(struct rules_existing *ex)
 {
 	int t;
 
-	for (t = 0; t < RULES_TABLE_COUNT; t++)
+	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		free(ex->chains[t]);
+		free(ex->hashed[t]);
+	}
 	free(ex->jump_count);
 	memset(ex, 0, sizeof(*ex));
 }
@@ -41,9 +44,16 @@ void rules_existing_copy(struct rules_existing *dst, const struct rules_existing
 	int t;
 
 	rules_existing_fini(dst);
-	for (t = 0; t < RULES_TABLE_COUNT; t++)
+	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		for (i = 0; i < src->n_chains[t]; i++)
 			rules_existing_add(dst, (enum rules_table)t, src->chains[t][i].name);
+		if (src->n_hashed[t]) {
+			dst->hashed[t] = xcalloc(src->n_hashed[t], sizeof(*dst->hashed[t]));
+			memcpy(dst->hashed[t], src->hashed[t],
+			       src->n_hashed[t] * sizeof(*dst->hashed[t]));
+			dst->n_hashed[t] = src->n_hashed[t];
+		}
+	}
 	if (src->jump_count) {
 		rules_jumps(&n);
 		dst->jump_count = xcalloc(n, sizeof(*dst->jump_count));

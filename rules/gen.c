@@ -89,6 +89,13 @@ const struct rules_jump *rules_jumps(size_t *n)
 	return jumps;
 }
 
+/* A chain built apart, then written only if its text changed. */
+struct cbuf {
+	char name[RULES_CHAIN_MAX];
+	struct strbuf text;
+	size_t rules;
+};
+
 struct gen {
 	const struct model *m;
 	const struct rules_config *cfg;
@@ -104,6 +111,17 @@ struct gen {
 	/* Every chain the kernel holds after this payload; nat per-service ones unsorted. */
 	struct rules_existing after;
 	bool large; /* large-cluster mode: no comments on endpoint rules */
+	/*
+	 * Chains shared by all Services (the fixed chains, the dispatch buckets)
+	 * are built in buffers of their own and written only when their text
+	 * changed since the last sync.
+	 */
+	struct cbuf fixed[RULES_TABLE_COUNT][8];
+	struct cbuf tail;		 /* the NodePort rules that end nat KPROXY-SERVICES */
+	struct cbuf dsp[256];		 /* nat dispatch leaves, by the address's last byte */
+	size_t n_dispatch;		 /* rules of nat KPROXY-SERVICES that match an address */
+	struct strbuf *cur;		 /* where rule_* write: a cbuf, or rules[t] */
+	struct cbuf *cur_cbuf;
 };
 
 /**
@@ -121,6 +139,7 @@ struct svcport {
 	const struct k8s_service_port *port;
 	char name[2 * K8S_MAX_NAME + K8S_MAX_LABEL_NAME + 4];
 	const char *proto;
+	const struct k8s_addr *cip;
 	char cluster_ip[K8S_ADDR_STRLEN];
 	char svc_chain[RULES_CHAIN_MAX];
 	char svl_chain[RULES_CHAIN_MAX];
@@ -153,10 +172,31 @@ struct svcport {
  */
 static void rule_begin(struct gen *g, enum rules_table t, const char *chain)
 {
+	g->cur = &g->rules[t];
+	g->cur_cbuf = NULL;
 	if (g->count_only)
 		return;
-	strbuf_add(&g->rules[t], "-A ", 3);
-	strbuf_adds(&g->rules[t], chain);
+	strbuf_add(g->cur, "-A ", 3);
+	strbuf_adds(g->cur, chain);
+}
+
+static void cbuf_begin(struct gen *g, struct cbuf *c)
+{
+	g->cur = &c->text;
+	g->cur_cbuf = c;
+	strbuf_add(g->cur, "-A ", 3);
+	strbuf_adds(g->cur, c->name);
+}
+
+/* Starts a rule in one of the fixed chains (shared by all Services). */
+static void rule_begin_fixed(struct gen *g, enum rules_table t, const char *chain)
+{
+	size_t i;
+
+	for (i = 0; fixed_chains[t][i]; i++)
+		if (strcmp(fixed_chains[t][i], chain) == 0)
+			break;
+	cbuf_begin(g, &g->fixed[t][i]);
 }
 
 static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...)
@@ -167,13 +207,14 @@ static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...
 	char text[RULES_COMMENT_MAX + 1];
 	va_list ap;
 
-	if (g->count_only)
+	if (g->count_only && !g->cur_cbuf)
 		return;
+	(void)t;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	strbuf_adds(&g->rules[t], " -m comment --comment ");
-	rules_quote_comment(&g->rules[t], text);
+	strbuf_adds(g->cur, " -m comment --comment ");
+	rules_quote_comment(g->cur, text);
 }
 
 static void rule_add(struct gen *g, enum rules_table t, const char *fmt, ...)
@@ -183,20 +224,26 @@ static void rule_add(struct gen *g, enum rules_table t, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (g->count_only)
+	(void)t;
+	if (g->count_only && !g->cur_cbuf)
 		return;
-	strbuf_addc(&g->rules[t], ' ');
+	strbuf_addc(g->cur, ' ');
 	va_start(ap, fmt);
-	strbuf_vaddf(&g->rules[t], fmt, ap);
+	strbuf_vaddf(g->cur, fmt, ap);
 	va_end(ap);
 }
 
 static void rule_end(struct gen *g, enum rules_table t)
 {
+	if (g->cur_cbuf) {
+		strbuf_addc(g->cur, '\n');
+		g->cur_cbuf->rules++;
+		return;
+	}
 	g->st.rules_total[t]++;
 	if (g->count_only)
 		return;
-	strbuf_addc(&g->rules[t], '\n');
+	strbuf_addc(g->cur, '\n');
 	g->st.rules[t]++;
 }
 
@@ -370,6 +417,7 @@ static bool svcport_init(struct gen *g, struct svcport *sp, const struct model_s
 	sp->spec = spec;
 	sp->port = port;
 	sp->proto = k8s_protocol_lower(port->protocol);
+	sp->cip = cip;
 	k8s_addr_format(cip, sp->cluster_ip);
 	if (port->name[0])
 		snprintf(sp->name, sizeof(sp->name), "%s/%s:%s", spec->namespace, spec->name,
@@ -621,11 +669,41 @@ static void write_fw_chain(struct gen *g, const struct svcport *sp)
 static void write_ext_filter(struct gen *g, const struct svcport *sp, const char *ip,
 			     const char *comment, const char *target)
 {
-	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-EXTERNAL-SERVICES");
+	rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-EXTERNAL-SERVICES");
 	rule_comment(g, RULES_TABLE_FILTER, "%s %s", sp->name, comment);
 	match_vip(g, RULES_TABLE_FILTER, sp, ip);
 	rule_add(g, RULES_TABLE_FILTER, "-j %s", target);
 	rule_end(g, RULES_TABLE_FILTER);
+}
+
+/* The dispatch bucket of an address: its last byte, which allocation spreads evenly. */
+static unsigned dispatch_bucket(const struct k8s_addr *addr)
+{
+	return addr->bytes[addr->family == K8S_FAMILY_IPV4 ? 3 : 15];
+}
+
+/*
+ * Writes a rule of nat KPROXY-SERVICES that sends one service address and
+ * port to target, and the same rule into the dispatch bucket of the address:
+ * which of the two layouts is written is decided once all are known.
+ */
+static void dispatch_rule(struct gen *g, const struct svcport *sp, const struct k8s_addr *addr,
+			  const char *ip, const char *what, const char *target)
+{
+	struct cbuf *flat = &g->fixed[RULES_TABLE_NAT][0], *bucket;
+	size_t start = flat->text.len + strlen("-A KPROXY-SERVICES");
+
+	rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+	rule_comment(g, RULES_TABLE_NAT, "%s %s", sp->name, what);
+	match_vip(g, RULES_TABLE_NAT, sp, ip);
+	rule_add(g, RULES_TABLE_NAT, "-j %s", target);
+	rule_end(g, RULES_TABLE_NAT);
+	bucket = &g->dsp[dispatch_bucket(addr)];
+	strbuf_add(&bucket->text, "-A ", 3);
+	strbuf_adds(&bucket->text, bucket->name);
+	strbuf_add(&bucket->text, flat->text.buf + start, flat->text.len - start);
+	bucket->rules++;
+	g->n_dispatch++;
 }
 
 static void write_svcport(struct gen *g, struct svcport *sp)
@@ -664,13 +742,9 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 
 	/* Cluster IP. */
 	if (has_int) {
-		rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
-		rule_comment(g, RULES_TABLE_NAT, "%s cluster IP", sp->name);
-		match_vip(g, RULES_TABLE_NAT, sp, sp->cluster_ip);
-		rule_add(g, RULES_TABLE_NAT, "-j %s", int_chain);
-		rule_end(g, RULES_TABLE_NAT);
+		dispatch_rule(g, sp, sp->cip, sp->cluster_ip, "cluster IP", int_chain);
 	} else {
-		rule_begin(g, RULES_TABLE_FILTER, "KPROXY-SERVICES");
+		rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-SERVICES");
 		rule_comment(g, RULES_TABLE_FILTER, "%s %s", sp->name, int_comment);
 		match_vip(g, RULES_TABLE_FILTER, sp, sp->cluster_ip);
 		rule_add(g, RULES_TABLE_FILTER, "-j %s", int_target);
@@ -680,13 +754,8 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 	/* External IPs. */
 	for (i = 0; i < sp->n_external_ips; i++) {
 		k8s_addr_format(sp->external_ips[i], ip);
-		if (sp->has_endpoints) {
-			rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
-			rule_comment(g, RULES_TABLE_NAT, "%s external IP", sp->name);
-			match_vip(g, RULES_TABLE_NAT, sp, ip);
-			rule_add(g, RULES_TABLE_NAT, "-j %s", sp->ext_chain);
-			rule_end(g, RULES_TABLE_NAT);
-		}
+		if (sp->has_endpoints)
+			dispatch_rule(g, sp, sp->external_ips[i], ip, "external IP", sp->ext_chain);
 		if (!has_ext)
 			write_ext_filter(g, sp, ip, ext_comment, ext_target);
 	}
@@ -694,15 +763,10 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 	/* LoadBalancer ingress IPs. */
 	for (i = 0; i < sp->n_lb_ips; i++) {
 		k8s_addr_format(sp->lb_ips[i], ip);
-		if (sp->has_endpoints) {
-			rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
-			rule_comment(g, RULES_TABLE_NAT, "%s loadbalancer IP", sp->name);
-			match_vip(g, RULES_TABLE_NAT, sp, ip);
-			rule_add(g, RULES_TABLE_NAT, "-j %s", lb_chain);
-			rule_end(g, RULES_TABLE_NAT);
-		}
+		if (sp->has_endpoints)
+			dispatch_rule(g, sp, sp->lb_ips[i], ip, "loadbalancer IP", lb_chain);
 		if (uses_fw) {
-			rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FIREWALL");
+			rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-FIREWALL");
 			rule_comment(g, RULES_TABLE_FILTER, "%s traffic not accepted by %s",
 				     sp->name, sp->fw_chain);
 			match_vip(g, RULES_TABLE_FILTER, sp, ip);
@@ -719,14 +783,14 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 	/* NodePort; loadBalancerSourceRanges do not apply to it. */
 	if (sp->port->node_port) {
 		if (sp->has_endpoints) {
-			rule_begin(g, RULES_TABLE_NAT, "KPROXY-NODEPORTS");
+			rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-NODEPORTS");
 			rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
 			rule_add(g, RULES_TABLE_NAT, "-m %s -p %s --dport %u -j %s", sp->proto,
 				 sp->proto, sp->port->node_port, sp->ext_chain);
 			rule_end(g, RULES_TABLE_NAT);
 		}
 		if (!has_ext) {
-			rule_begin(g, RULES_TABLE_FILTER, "KPROXY-EXTERNAL-SERVICES");
+			rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-EXTERNAL-SERVICES");
 			rule_comment(g, RULES_TABLE_FILTER, "%s %s", sp->name, ext_comment);
 			rule_add(g, RULES_TABLE_FILTER,
 				 "-m addrtype --dst-type LOCAL -m %s -p %s --dport %u -j %s",
@@ -737,7 +801,7 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 
 	/* The health-check node port is accepted whether or not endpoints exist. */
 	if (sp->hc_port) {
-		rule_begin(g, RULES_TABLE_FILTER, "KPROXY-NODEPORTS");
+		rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-NODEPORTS");
 		rule_comment(g, RULES_TABLE_FILTER, "%s health check node port", sp->name);
 		rule_add(g, RULES_TABLE_FILTER, "-m tcp -p tcp --dport %u -j ACCEPT", sp->hc_port);
 		rule_end(g, RULES_TABLE_FILTER);
@@ -875,7 +939,7 @@ static void tail_rule(struct gen *g, const struct k8s_addr *addr)
 {
 	char ip[K8S_ADDR_STRLEN];
 
-	rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+	cbuf_begin(g, &g->tail);
 	rule_comment(g, RULES_TABLE_NAT, "%s", nodeports_comment);
 	rule_add(g, RULES_TABLE_NAT, "-d %s -j KPROXY-NODEPORTS", k8s_addr_format(addr, ip));
 	rule_end(g, RULES_TABLE_NAT);
@@ -889,7 +953,7 @@ static void write_nodeport_tail(struct gen *g)
 	size_t i, n = 0;
 
 	if (nodeports_everywhere(g)) {
-		rule_begin(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+		cbuf_begin(g, &g->tail);
 		rule_comment(g, RULES_TABLE_NAT, "%s", nodeports_comment);
 		rule_add(g, RULES_TABLE_NAT, "-m addrtype --dst-type LOCAL");
 		if (g->cfg->family == K8S_FAMILY_IPV6)
@@ -923,29 +987,29 @@ static void write_nodeport_tail(struct gen *g)
 
 static void write_fixed_rules(struct gen *g)
 {
-	rule_begin(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
+	rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
 	rule_add(g, RULES_TABLE_NAT, "-m mark ! --mark %s/%s -j RETURN", g->mark, g->mark);
 	rule_end(g, RULES_TABLE_NAT);
 	/* Clear the mark so that a packet traversing again is not masqueraded twice. */
-	rule_begin(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
+	rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
 	rule_add(g, RULES_TABLE_NAT, "-j MARK --xor-mark %s", g->mark);
 	rule_end(g, RULES_TABLE_NAT);
-	rule_begin(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
+	rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-POSTROUTING");
 	rule_comment(g, RULES_TABLE_NAT, "kproxy service traffic requiring SNAT");
 	rule_add(g, RULES_TABLE_NAT, "-j MASQUERADE --random-fully");
 	rule_end(g, RULES_TABLE_NAT);
-	rule_begin(g, RULES_TABLE_NAT, "KPROXY-MARK-MASQ");
+	rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-MARK-MASQ");
 	rule_add(g, RULES_TABLE_NAT, "-j MARK --or-mark %s", g->mark);
 	rule_end(g, RULES_TABLE_NAT);
 
-	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
+	rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
 	rule_add(g, RULES_TABLE_FILTER, "-m conntrack --ctstate INVALID -j DROP");
 	rule_end(g, RULES_TABLE_FILTER);
-	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
+	rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
 	rule_comment(g, RULES_TABLE_FILTER, "kproxy forwarding rules");
 	rule_add(g, RULES_TABLE_FILTER, "-m mark --mark %s/%s -j ACCEPT", g->mark, g->mark);
 	rule_end(g, RULES_TABLE_FILTER);
-	rule_begin(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
+	rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-FORWARD");
 	rule_comment(g, RULES_TABLE_FILTER, "kproxy forwarding conntrack rule");
 	rule_add(g, RULES_TABLE_FILTER, "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
 	rule_end(g, RULES_TABLE_FILTER);
@@ -955,7 +1019,7 @@ static void write_fixed_rules(struct gen *g)
 	 * so packets to it from elsewhere must be dropped (CVE-2020-8558).
 	 */
 	if (rules_localhost_nodeports(g->cfg)) {
-		rule_begin(g, RULES_TABLE_FILTER, "KPROXY-LOCALNET");
+		rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-LOCALNET");
 		rule_comment(g, RULES_TABLE_FILTER, "block incoming localnet connections");
 		rule_add(g, RULES_TABLE_FILTER,
 			 "-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate "
@@ -1091,11 +1155,128 @@ static void fill_after(struct gen *g, struct rules_existing *after)
 		after->jump_count[i] = 1;
 }
 
+static uint64_t text_hash(const struct strbuf *sb)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < sb->len; i++) {
+		h ^= (unsigned char)sb->buf[i];
+		h *= 0x100000001b3ull;
+	}
+	return h ^ sb->len;
+}
+
+static bool unchanged(const struct gen *g, enum rules_table t, const char *name, uint64_t hash)
+{
+	size_t i;
+
+	if (g->full || !g->existing)
+		return false;
+	for (i = 0; i < g->existing->n_hashed[t]; i++)
+		if (g->existing->hashed[t][i].hash == hash &&
+		    strcmp(g->existing->hashed[t][i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Writes a shared chain into the payload unless the kernel already holds
+ * exactly this text (a partial sync after kproxy's own last sync), and
+ * remembers its hash for the next sync.
+ */
+static void write_shared(struct gen *g, enum rules_table t, struct cbuf *c, struct strbuf *head)
+{
+	struct rules_existing *a = &g->after;
+	uint64_t h = text_hash(&c->text);
+
+	a->hashed[t] = xreallocarray(a->hashed[t], a->n_hashed[t] + 1, sizeof(*a->hashed[t]));
+	memcpy(a->hashed[t][a->n_hashed[t]].name, c->name, RULES_CHAIN_MAX);
+	a->hashed[t][a->n_hashed[t]++].hash = h;
+	g->st.rules_total[t] += c->rules;
+	if (unchanged(g, t, c->name, h))
+		return;
+	strbuf_addc(head, ':');
+	strbuf_adds(head, c->name);
+	strbuf_add(head, " - [0:0]\n", 9);
+	g->st.chains[t]++;
+	strbuf_add(&g->rules[t], strbuf_str(&c->text), c->text.len);
+	g->st.rules[t] += c->rules;
+}
+
+static void cbuf_init(struct cbuf *c, const char *name)
+{
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	strbuf_init(&c->text);
+	c->rules = 0;
+}
+
+static void cbuf_fini(struct cbuf *c)
+{
+	strbuf_fini(&c->text);
+}
+
+/* "0.0.0.B/0.0.0.MASK" (or "::B/::MASK") for a match on the last byte. */
+static void last_byte_match(struct gen *g, char *buf, size_t size, unsigned b, unsigned mask)
+{
+	if (g->cfg->family == K8S_FAMILY_IPV4)
+		snprintf(buf, size, "0.0.0.%u/0.0.0.%u", b, mask);
+	else
+		snprintf(buf, size, "::%x/::%x", b, mask);
+}
+
+/*
+ * Lays out nat KPROXY-SERVICES: flat (one rule per service address, then the
+ * NodePort tail) or, at scale, through dispatch buckets. Returns the number
+ * of level-1 buckets used, whose cbufs are filled into level1.
+ */
+static void layout_dispatch(struct gen *g, struct cbuf level1[16], bool *use)
+{
+	struct cbuf *root = &g->fixed[RULES_TABLE_NAT][0];
+	char match[64], name[RULES_CHAIN_MAX];
+	unsigned b, n;
+
+	*use = g->cfg->dispatch_split && g->n_dispatch > g->cfg->dispatch_split;
+	if (*use) {
+		strbuf_reset(&root->text);
+		root->rules = 0;
+		for (n = 0; n < 16; n++) {
+			snprintf(name, sizeof(name), "KPROXY-DSP-%X", n);
+			cbuf_init(&level1[n], name);
+			for (b = n; b < 256; b += 16) {
+				if (!g->dsp[b].rules)
+					continue;
+				last_byte_match(g, match, sizeof(match), b, 255);
+				strbuf_addf(&level1[n].text, "-A %s -d %s -j %s\n", level1[n].name,
+					    match, g->dsp[b].name);
+				level1[n].rules++;
+			}
+			if (!level1[n].rules)
+				continue;
+			last_byte_match(g, match, sizeof(match), n, 15);
+			strbuf_addf(&root->text, "-A KPROXY-SERVICES -d %s -j %s\n", match,
+				    level1[n].name);
+			root->rules++;
+			rules_existing_add(&g->after, RULES_TABLE_NAT, level1[n].name);
+		}
+		for (b = 0; b < 256; b++)
+			if (g->dsp[b].rules)
+				rules_existing_add(&g->after, RULES_TABLE_NAT, g->dsp[b].name);
+	}
+	/* The NodePort rules stay last: addresses of the node itself. */
+	strbuf_add(&root->text, strbuf_str(&g->tail.text), g->tail.text.len);
+	root->rules += g->tail.rules;
+}
+
 void rules_build(const struct model *m, const struct rules_config *cfg,
 		 const struct rules_existing *existing, bool full, struct rules_output *out)
 {
 	static const char *const table_names[RULES_TABLE_COUNT] = { "filter", "nat" };
 	const struct model_service **svcs;
+	struct cbuf level1[16];
+	struct strbuf head[RULES_TABLE_COUNT];
+	char name[RULES_CHAIN_MAX];
+	bool use_dsp;
 	struct gen g;
 	size_t n, i;
 	int t;
@@ -1112,16 +1293,21 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		strbuf_init(&g.chains[t]);
 		strbuf_init(&g.rules[t]);
+		strbuf_init(&head[t]);
+		for (i = 0; fixed_chains[t][i]; i++)
+			cbuf_init(&g.fixed[t][i], fixed_chains[t][i]);
+	}
+	cbuf_init(&g.tail, "KPROXY-SERVICES");
+	for (i = 0; i < 256; i++) {
+		snprintf(name, sizeof(name), "KPROXY-DSP-%02zX", i);
+		cbuf_init(&g.dsp[i], name);
 	}
 	snprintf(g.mark, sizeof(g.mark), "0x%x", 1u << (cfg->masquerade_bit & 31));
 	if (cfg->cluster_cidr && cfg->cluster_cidr->addr.family == cfg->family)
 		k8s_cidr_format(cfg->cluster_cidr, g.cluster_cidr);
 
-	for (t = 0; t < RULES_TABLE_COUNT; t++) {
-		for (i = 0; fixed_chains[t][i]; i++)
-			chain_declare(&g, (enum rules_table)t, fixed_chains[t][i]);
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		write_jumps(&g, (enum rules_table)t);
-	}
 	write_fixed_rules(&g);
 
 	svcs = model_services_sorted(m, &n);
@@ -1134,6 +1320,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 		write_service(&g, svcs[i]);
 	free(svcs);
 	write_nodeport_tail(&g);
+	layout_dispatch(&g, level1, &use_dsp);
 
 	if (g.after.n_chains[RULES_TABLE_NAT])
 		qsort(g.after.chains[RULES_TABLE_NAT], g.after.n_chains[RULES_TABLE_NAT],
@@ -1141,11 +1328,32 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		write_stale(&g, (enum rules_table)t);
 
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		for (i = 0; fixed_chains[t][i]; i++)
+			write_shared(&g, (enum rules_table)t, &g.fixed[t][i], &head[t]);
+	if (use_dsp) {
+		for (i = 0; i < 16; i++) {
+			if (level1[i].rules)
+				write_shared(&g, RULES_TABLE_NAT, &level1[i], &head[RULES_TABLE_NAT]);
+			cbuf_fini(&level1[i]);
+		}
+		for (i = 0; i < 256; i++)
+			if (g.dsp[i].rules)
+				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i], &head[RULES_TABLE_NAT]);
+	}
+
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
-		assemble_table(&out->payload, table_names[t], &g.chains[t], &g.rules[t]);
+		strbuf_add(&head[t], strbuf_str(&g.chains[t]), g.chains[t].len);
+		assemble_table(&out->payload, table_names[t], &head[t], &g.rules[t]);
+		strbuf_fini(&head[t]);
 		strbuf_fini(&g.chains[t]);
 		strbuf_fini(&g.rules[t]);
+		for (i = 0; fixed_chains[t][i]; i++)
+			cbuf_fini(&g.fixed[t][i]);
 	}
+	cbuf_fini(&g.tail);
+	for (i = 0; i < 256; i++)
+		cbuf_fini(&g.dsp[i]);
 	fill_after(&g, &out->after);
 	out->stats = g.st;
 }

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apiwatch/k8s.h"
 #include "featuregate/featuregate.h"
@@ -47,6 +48,10 @@ enum rules_table {
  * @nodeport_primary: NodePorts answer only on the Node object's addresses.
  * @local_addrs: this node's addresses (used with nodeport_cidrs and for the
  *	loadBalancerSourceRanges rule that lets the node reach its own LB IPs).
+ * @dispatch_split: above this many service-address rules, nat KPROXY-SERVICES
+ *	dispatches through buckets by the address's last byte (16 chains by its
+ *	low four bits, then 256 by the byte), so that a change rewrites one
+ *	small bucket and a packet walks tens of rules, not thousands. 0: never.
  */
 struct rules_config {
 	enum k8s_family family;
@@ -60,6 +65,7 @@ struct rules_config {
 	const struct k8s_addr *local_addrs;
 	size_t n_local_addrs;
 	const struct featuregate_set *gates;
+	size_t dispatch_split;
 };
 
 /*
@@ -90,6 +96,7 @@ const struct rules_jump *rules_jumps(size_t *n);
 /* A chain name in a fixed-size slot: no allocation per name at 100,000 chains. */
 struct rules_chain {
 	char name[RULES_CHAIN_MAX];
+	uint64_t hash; /* of the chain's rules text, for chains shared by all Services */
 };
 
 /**
@@ -101,6 +108,9 @@ struct rules_existing {
 	struct rules_chain *chains[RULES_TABLE_COUNT];
 	size_t n_chains[RULES_TABLE_COUNT];
 	size_t cap_chains[RULES_TABLE_COUNT];
+	/* The shared chains (fixed, dispatch) with the hash of what kproxy wrote. */
+	struct rules_chain *hashed[RULES_TABLE_COUNT];
+	size_t n_hashed[RULES_TABLE_COUNT];
 	unsigned *jump_count;
 };
 

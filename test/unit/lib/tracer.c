@@ -212,6 +212,8 @@ struct addr_match {
 	bool set;
 	bool neg;
 	struct k8s_cidr cidr;
+	bool has_mask; /* "ADDR/DOTTED-MASK", e.g. 0.0.0.5/0.0.0.15 */
+	struct k8s_addr mask;
 };
 
 struct flag_match {
@@ -450,6 +452,22 @@ static bool parse_u16(const char *s, uint16_t *out)
 	return true;
 }
 
+/* "ADDR/MASK" with a dotted (possibly non-contiguous) mask, as iptables accepts. */
+static bool parse_addr_mask(const char *s, struct addr_match *m)
+{
+	char addr[K8S_ADDR_STRLEN];
+	const char *slash = strchr(s, '/');
+
+	if (!slash || !strchr(slash, '.') || (size_t)(slash - s) >= sizeof(addr))
+		return false;
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (!k8s_addr_parse(addr, &m->cidr.addr) || !k8s_addr_parse(slash + 1, &m->mask))
+		return false;
+	m->has_mask = m->mask.family == m->cidr.addr.family;
+	return m->has_mask;
+}
+
 /* An address alone is a CIDR covering only itself, as for iptables. */
 static bool parse_addr_match(const char *s, struct k8s_cidr *out)
 {
@@ -537,7 +555,7 @@ static int rule_option(struct parser *p, struct tracer_rule *r, struct rule_stat
 	case OPT_DST: {
 		struct addr_match *m = def->opt == OPT_SRC ? &r->src : &r->dst;
 
-		if (!parse_addr_match(arg, &m->cidr))
+		if (!parse_addr_mask(arg, m) && !parse_addr_match(arg, &m->cidr))
 			return parse_error(p, "bad address \"%s\"", arg);
 		m->set = true;
 		m->neg = neg;
@@ -992,9 +1010,25 @@ static bool is_local(const struct tracer *t, const struct k8s_addr *a)
 	return false;
 }
 
+static bool masked_equal(const struct addr_match *m, const struct k8s_addr *a)
+{
+	size_t i, n = a->family == K8S_FAMILY_IPV4 ? 4 : 16;
+
+	if (a->family != m->cidr.addr.family)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((a->bytes[i] & m->mask.bytes[i]) != (m->cidr.addr.bytes[i] & m->mask.bytes[i]))
+			return false;
+	return true;
+}
+
 static bool addr_ok(const struct addr_match *m, const struct k8s_addr *a)
 {
-	return !m->set || k8s_cidr_contains(&m->cidr, a) != m->neg;
+	if (!m->set)
+		return true;
+	if (m->has_mask)
+		return masked_equal(m, a) != m->neg;
+	return k8s_cidr_contains(&m->cidr, a) != m->neg;
 }
 
 static bool local_ok(const struct trace *tr, const struct flag_match *m, const struct k8s_addr *a)

@@ -273,28 +273,109 @@ static void test_existing_state(void **state)
 	model_free(m);
 }
 
-/* A partial payload rewrites only the chains of changed services. */
+/*
+ * A partial payload rewrites only what changed: nothing at all when nothing
+ * did; after one endpoint of shop/web moved, its SVC chain, the new SEP chain
+ * and the deletion of the old one, but not KPROXY-SERVICES, whose text is
+ * the same.
+ */
 static void test_partial(void **state)
 {
+	static const char slice[] =
+		"{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"shop\","
+		"\"name\":\"web-abc12\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+		"\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080}],"
+		"\"endpoints\":[{\"addresses\":[\"198.18.1.2\"],\"nodeName\":\"node-a\"},"
+		"{\"addresses\":[\"198.18.2.99\"],\"nodeName\":\"node-b\"}]}";
 	struct model *m = load_model(EXAMPLE, "node-a");
-	struct rules_output full, partial;
+	struct rules_output full, same, moved;
 	struct setup s = { 0 };
-	char svc[RULES_CHAIN_MAX];
+	char svc[RULES_CHAIN_MAX], old_sep[RULES_CHAIN_MAX], new_sep[RULES_CHAIN_MAX];
+	struct k8s_object obj;
+	struct errbuf err;
+	cJSON *j;
+	const char *p;
 
 	(void)state;
 	build(m, &s, NULL, true, &full);
 	model_dirty_clear(m);
-	build(m, &s, &full.after, false, &partial);
+	build(m, &s, &full.after, false, &same);
+	assert_string_equal(strbuf_str(&same.payload), "*filter\nCOMMIT\n*nat\nCOMMIT\n");
+	assert_int_equal(same.after.n_chains[RULES_TABLE_NAT], full.after.n_chains[RULES_TABLE_NAT]);
+
+	j = cJSON_Parse(slice);
+	assert_int_equal(decode_object_any(j, &obj, &err), 0);
+	cJSON_Delete(j);
+	assert_int_equal(model_object_update(m, &obj, &err), 0);
+	build(m, &s, &same.after, false, &moved);
+	p = strbuf_str(&moved.payload);
 	rules_chain_name(svc, "SVC", "shop/web:http", K8S_PROTO_TCP, NULL);
-	assert_non_null(strstr(strbuf_str(&full.payload), svc));
-	/* KPROXY-SERVICES still jumps to the chain, but it is not redeclared. */
-	assert_non_null(strstr(strbuf_str(&partial.payload), svc));
-	assert_null(strstr(strbuf_str(&partial.payload), ":KPROXY-SVC-"));
-	assert_int_equal(partial.stats.deleted_chains, 0);
-	assert_int_equal(partial.after.n_chains[RULES_TABLE_NAT],
-			 full.after.n_chains[RULES_TABLE_NAT]);
+	rules_chain_name(old_sep, "SEP", "shop/web:http", K8S_PROTO_TCP, "198.18.2.2:8080");
+	rules_chain_name(new_sep, "SEP", "shop/web:http", K8S_PROTO_TCP, "198.18.2.99:8080");
+	assert_non_null(strstr(p, svc));
+	assert_non_null(strstr(p, new_sep));
+	assert_non_null(strstr(p, "-X "));
+	assert_non_null(strstr(p, old_sep));
+	assert_null(strstr(p, ":KPROXY-SERVICES "));
+	assert_null(strstr(p, "KPROXY-SVC-I5LIAMPLWKMBJ54B")); /* shop/cart: unchanged */
+	assert_int_equal(moved.stats.deleted_chains, 1);
 	rules_output_fini(&full);
-	rules_output_fini(&partial);
+	rules_output_fini(&same);
+	rules_output_fini(&moved);
+	model_free(m);
+}
+
+/* At scale KPROXY-SERVICES dispatches through buckets by the last address byte. */
+static void test_dispatch_buckets(void **state)
+{
+	static const struct flow flows[] = {
+		{ "dispatch: ClusterIP", "198.18.1.9", "198.19.0.10", "tcp", 80,
+		  "198.18.1.2:8080, 198.18.2.2:8080" },
+		{ "dispatch: LB IP", "203.0.113.2", "198.51.100.31", "tcp", 80, "198.18.1.7:8080" },
+		{ "dispatch: NodePort after the buckets", "203.0.113.2", "192.0.2.10", "tcp", 30053,
+		  "198.18.1.3:5353, 198.18.2.3:5353 masq" },
+		{ "dispatch: no endpoints", "198.18.1.9", "198.19.0.60", "tcp", 80, "REJECT" },
+		{ "dispatch: unknown address", "198.18.1.9", "198.19.0.11", "tcp", 80, "NONE" },
+	};
+	static const char *const local[] = { "192.0.2.10" };
+	struct model *m = load_model(EXAMPLE, "node-a");
+	struct featuregate_set gates;
+	struct k8s_cidr cidr;
+	struct rules_config rc;
+	struct rules_output out;
+	struct tracer *t;
+	struct errbuf err;
+	size_t i;
+
+	(void)state;
+	featuregate_init(&gates);
+	assert_true(k8s_cidr_parse("198.18.0.0/16", &cidr));
+	memset(&rc, 0, sizeof(rc));
+	rc.family = K8S_FAMILY_IPV4;
+	rc.cluster_cidr = &cidr;
+	rc.masquerade_bit = 14;
+	rc.gates = &gates;
+	rc.dispatch_split = 2;
+	rules_build(m, &rc, NULL, true, &out);
+	assert_non_null(strstr(strbuf_str(&out.payload),
+			       "-A KPROXY-SERVICES -d 0.0.0.10/0.0.0.15 -j KPROXY-DSP-A\n"));
+	assert_non_null(strstr(strbuf_str(&out.payload),
+			       "-A KPROXY-DSP-A -d 0.0.0.10/0.0.0.255 -j KPROXY-DSP-0A\n"));
+	t = tracer_new(strbuf_str(&out.payload), &err);
+	if (!t)
+		fail_msg("tracer: %s", err.msg);
+	assert_int_equal(tracer_set_local_ips(t, local, 1), 0);
+	for (i = 0; i < ARRAY_SIZE(flows); i++) {
+		char *got = tracer_trace(t, flows[i].src, flows[i].dst, flows[i].proto,
+					 flows[i].port);
+
+		if (strcmp(got, flows[i].want) != 0)
+			fail_msg("%s: got \"%s\", want \"%s\"\n%s", flows[i].what, got,
+				 flows[i].want, tracer_matches(t));
+		free(got);
+	}
+	tracer_free(t);
+	rules_output_fini(&out);
 	model_free(m);
 }
 
@@ -340,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_existing_state),
 		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_dispatch_buckets),
 		cmocka_unit_test(test_cleanup_payload),
 	};
 
