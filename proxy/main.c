@@ -121,34 +121,13 @@ static int load_state_file(const char *path, struct model *m, struct errbuf *err
 	return 0;
 }
 
-/* Fills the generator's view of the flags for one address family. */
+/* The generator's view of the flags, with the Node's addresses as the local ones. */
 static void rules_config_from(struct rules_config *rc, const struct config *cfg,
 			      const struct model *m)
 {
 	const struct k8s_node *node = model_node(m);
-	enum k8s_family family = K8S_FAMILY_IPV4;
-	size_t i;
 
-	memset(rc, 0, sizeof(*rc));
-	rc->family = family;
-	for (i = 0; i < cfg->n_cluster_cidrs; i++) {
-		if (cfg->cluster_cidrs[i].addr.family == family) {
-			rc->cluster_cidr = &cfg->cluster_cidrs[i];
-			break;
-		}
-	}
-	rc->masquerade_all = cfg->masquerade_all;
-	rc->masquerade_bit = cfg->masquerade_bit;
-	rc->localhost_nodeports = cfg->localhost_nodeports;
-	rc->nodeport_cidrs = cfg->nodeport_cidrs;
-	rc->n_nodeport_cidrs = cfg->n_nodeport_cidrs;
-	rc->nodeport_primary = cfg->nodeport_primary;
-	rc->gates = &cfg->gates;
-	rc->dispatch_split = cfg->dispatch_split;
-	if (node) {
-		rc->local_addrs = node->addrs;
-		rc->n_local_addrs = node->n_addrs;
-	}
+	sync_rules_config_from(cfg, node ? node->addrs : NULL, node ? node->n_addrs : 0, rc);
 }
 
 static void log_warnings(const struct strbuf *warnings)

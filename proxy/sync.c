@@ -189,9 +189,9 @@ static void read_local_addrs(struct sync *s)
 	freeifaddrs(ifa);
 }
 
-void sync_rules_config(struct sync *s, struct rules_config *rc)
+void sync_rules_config_from(const struct config *cfg, const struct k8s_addr *local_addrs,
+			    size_t n_local_addrs, struct rules_config *rc)
 {
-	const struct config *cfg = s->cfg;
 	size_t i;
 
 	memset(rc, 0, sizeof(*rc));
@@ -210,8 +210,13 @@ void sync_rules_config(struct sync *s, struct rules_config *rc)
 	rc->nodeport_primary = cfg->nodeport_primary;
 	rc->gates = &cfg->gates;
 	rc->dispatch_split = cfg->dispatch_split;
-	rc->local_addrs = s->local_addrs;
-	rc->n_local_addrs = s->n_local_addrs;
+	rc->local_addrs = local_addrs;
+	rc->n_local_addrs = n_local_addrs;
+}
+
+void sync_rules_config(struct sync *s, struct rules_config *rc)
+{
+	sync_rules_config_from(s->cfg, s->local_addrs, s->n_local_addrs, rc);
 }
 
 static void log_new_warnings(struct sync *s, const struct strbuf *w)

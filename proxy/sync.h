@@ -61,6 +61,10 @@ const char *sync_last_good(const struct sync *s);
 /* Appends the payload a full sync would apply now. */
 void sync_build_pending(struct sync *s, struct strbuf *out);
 
+/* Fills the generator's view of the flags for IPv4 (local_addrs borrowed). */
+void sync_rules_config_from(const struct config *cfg, const struct k8s_addr *local_addrs,
+			    size_t n_local_addrs, struct rules_config *rc);
+
 /* Fills the generator's view of the flags (local addresses as last read). */
 void sync_rules_config(struct sync *s, struct rules_config *rc);
 
