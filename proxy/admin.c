@@ -79,11 +79,23 @@ static void route_metrics(struct admin *a, const struct server_request *req,
 	metrics_format(sync_metrics(a->sync), &resp->body);
 }
 
+/* With --enable-debug-handlers=false the debug routes do not exist. */
+static bool debug_off(struct admin *a, struct server_response *resp)
+{
+	if (a->cfg->debug_handlers)
+		return false;
+	resp->status = 404;
+	strbuf_adds(&resp->body, "404 page not found\n");
+	return true;
+}
+
 static void route_debug_rules(struct admin *a, const struct server_request *req,
 			      struct server_response *resp)
 {
 	const char *last = sync_last_good(a->sync);
 
+	if (debug_off(a, resp))
+		return;
 	if (req->pending) {
 		sync_build_pending(a->sync, &resp->body);
 		return;
@@ -100,6 +112,8 @@ static void route_debug_model(struct admin *a, const struct server_request *req,
 			      struct server_response *resp)
 {
 	(void)req;
+	if (debug_off(a, resp))
+		return;
 	resp->content_type = "application/json";
 	model_format_json(*a->model, &resp->body);
 }

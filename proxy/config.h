@@ -66,6 +66,7 @@ struct config {
 	enum config_backend backend;
 	struct config_hostport healthz;
 	struct config_hostport metrics;
+	bool debug_handlers;
 	int verbosity;
 };
 

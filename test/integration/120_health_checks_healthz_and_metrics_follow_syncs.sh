@@ -7,7 +7,8 @@
 # stops listening when the service goes. /healthz turns 503 while syncs are
 # stuck (iptables-restore made to fail) and 200 again once a sync succeeds;
 # /livez the same. /metrics counts the failed restores and moves the last
-# sync time forward after a sync.
+# sync time forward after a sync. --enable-debug-handlers=false removes
+# /debug/rules and /debug/model but not /metrics.
 #
 # Usage: 120_health_checks_healthz_and_metrics_follow_syncs.sh KPROXY
 set -u
@@ -42,7 +43,7 @@ $lb
 eps lb a1
 EOF
 PATH="$TMP/bin:$PATH" start_kproxy node-a "$STATE"
-start_kproxy node-b "$STATE"
+start_kproxy node-b "$STATE" --enable-debug-handlers=false
 
 # health_is NODE_IP PORT STATUS LOCAL: predicate on the health-check answer.
 # shellcheck disable=SC2317 # called through eventually
@@ -90,6 +91,15 @@ eventually 10 "endpoint moved to node-b: node-a's health check says 503" \
 	health_is 192.0.2.10 32120 503 0
 eventually 10 "endpoint moved to node-b: node-b's health check says 200" \
 	health_is 192.0.2.11 32120 200 1
+
+eventually 5 "node-a serves /debug/rules" \
+	http_status node-a http://127.0.0.1:10249/debug/rules 200
+eventually 5 "node-b runs with --enable-debug-handlers=false: no /debug/rules" \
+	http_status node-b http://127.0.0.1:10249/debug/rules 404
+eventually 5 "node-b runs with --enable-debug-handlers=false: no /debug/model" \
+	http_status node-b http://127.0.0.1:10249/debug/model 404
+eventually 5 "node-b still serves /metrics" \
+	http_status node-b http://127.0.0.1:10249/metrics 200
 
 eventually 10 "/healthz on node-a is 200 while syncs succeed" \
 	http_status node-a http://127.0.0.1:10256/healthz 200
