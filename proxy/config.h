@@ -63,6 +63,7 @@ struct config {
 	uint64_t sync_period_ms;
 	uint64_t min_sync_period_ms;
 	unsigned dispatch_split;
+	uint64_t restore_timeout_ms;
 	enum config_backend backend;
 	struct config_hostport healthz;
 	struct config_hostport metrics;

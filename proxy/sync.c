@@ -370,7 +370,7 @@ static void build_and_apply(struct sync *s)
 	log_debug(9, "sync: restoring:\n%s", strbuf_str(&s->inflight.payload));
 	restore_argv(s->backend, true, argv);
 	s->child = restore_child_start(s->loop, argv, strbuf_str(&s->inflight.payload),
-				       s->inflight.payload.len, SYNC_RESTORE_TIMEOUT_MS,
+				       s->inflight.payload.len, s->cfg->restore_timeout_ms,
 				       restore_done, s);
 	if (!s->child) {
 		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
@@ -429,8 +429,8 @@ static void start_sync(struct sync *s)
 	}
 	argv[0] = restore_cmd(s->backend, "save");
 	argv[1] = NULL;
-	s->child = restore_child_start(s->loop, argv, NULL, 0, SYNC_RESTORE_TIMEOUT_MS, save_done,
-				       s);
+	s->child = restore_child_start(s->loop, argv, NULL, 0, s->cfg->restore_timeout_ms,
+				       save_done, s);
 	if (!s->child) {
 		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
 		sync_failed(s);

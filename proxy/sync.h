@@ -26,8 +26,6 @@
 #include "rules/restore.h"
 #include "rules/rules.h"
 
-/* How long one iptables-restore may take before it is killed. */
-#define SYNC_RESTORE_TIMEOUT_MS (300u * 1000u)
 /* A full sync at least this often, whatever happens. */
 #define SYNC_FULL_PERIOD_MS (3600u * 1000u)
 
