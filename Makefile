@@ -97,6 +97,59 @@ lint:
 	$(MAKE) all $(UNIT_BIN:$(BUILD)/%=$(BUILD)/lint-clang/%) CC=clang BUILD=$(BUILD)/lint-clang
 	$(MAKE) all $(UNIT_BIN:$(BUILD)/%=$(BUILD)/lint-gcc/%) CC=gcc BUILD=$(BUILD)/lint-gcc
 
+# libFuzzer targets (clang only): test/fuzz/NAME_fuzz.c is linked against the
+# library into $(BUILD)/fuzz/NAME_fuzz. `make fuzz` runs each for FUZZ_SECONDS on
+# a copy of test/fuzz/corpus/NAME (new inputs stay in $(BUILD)/fuzz/corpus-NAME,
+# crashes land in $(BUILD)/fuzz/) and fails if any target crashes; `make -j`
+# runs them side by side. `make fuzz-regress` only executes the committed
+# corpus and test/fuzz/crashes/NAME once each, fast enough for `make test`.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=undefined
+FUZZ_ENV     ?= UBSAN_OPTIONS=print_stacktrace=1
+FUZZ_NAMES   := $(patsubst test/fuzz/%_fuzz.c,%,$(sort $(wildcard test/fuzz/*_fuzz.c)))
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(BUILD)/fuzz/%_fuzz)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	@$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+		-MMD -MP -c -o $@ $<
+
+# rules_fuzz checks its payloads with the test tracer.
+$(BUILD)/fuzz/rules_fuzz: $(BUILD)/fuzz/obj/test/unit/lib/tracer.o
+
+$(FUZZ_BIN): $(BUILD)/fuzz/%_fuzz: test/fuzz/%_fuzz.c $(FUZZ_LIB_OBJ)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(WFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -MMD -MP \
+		-o $@ $< $(filter %.o,$^) $(PKG_LIBS)
+
+.PHONY: fuzz-regress
+
+fuzz: $(FUZZ_NAMES:%=fuzz-run-%)
+
+fuzz-run-%: $(BUILD)/fuzz/%_fuzz
+	@mkdir -p $(BUILD)/fuzz/corpus-$*
+	@cp test/fuzz/corpus/$*/* $(BUILD)/fuzz/corpus-$*/
+	@echo "  FUZZ    $* for $(FUZZ_SECONDS)s (log: $(BUILD)/fuzz/$*.log)"
+	@$(FUZZ_ENV) $< -max_total_time=$(FUZZ_SECONDS) -timeout=25 -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/$*- $(BUILD)/fuzz/corpus-$* \
+		>$(BUILD)/fuzz/$*.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$*.log; exit 1; }
+	@grep -E '^#[0-9]+.*DONE' $(BUILD)/fuzz/$*.log | sed 's|^|  $*: |'
+
+fuzz-regress: $(FUZZ_NAMES:%=fuzz-regress-%)
+	@echo "$(words $(FUZZ_NAMES)) fuzz targets passed"
+
+# Git keeps no empty directory, so a target without reproducers may have none.
+fuzz-regress-%: $(BUILD)/fuzz/%_fuzz
+	@$(FUZZ_ENV) $< -runs=0 -artifact_prefix=$(BUILD)/fuzz/regress-$*- test/fuzz/corpus/$* \
+		$(wildcard test/fuzz/crashes/$*) >$(BUILD)/fuzz/regress-$*.log 2>&1 || \
+		{ tail -n 60 $(BUILD)/fuzz/regress-$*.log; exit 1; }
+	@echo "  $*: $$(find test/fuzz/corpus/$* $(wildcard test/fuzz/crashes/$*) -type f ! -name '.*' | \
+		wc -l) inputs passed"
+
 clean:
 	rm -rf $(BUILD)
 

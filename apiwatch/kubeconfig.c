@@ -214,14 +214,19 @@ static int kfail(struct kctx *c, const char *field, const char *fmt, ...)
 }
 
 /* Quotes s for a message, cut to QUOTE_MAX bytes. */
+/* Quotes s for a message: cut, and with any byte that could break a log line made '?'. */
 static const char *quote(const char *s, char *buf, size_t size)
 {
-	size_t n = strlen(s);
+	size_t n = strlen(s), i;
+	char *p;
 
 	if (n > QUOTE_MAX)
 		snprintf(buf, size, "\"%.*s...\"", QUOTE_MAX, s);
 	else
 		snprintf(buf, size, "\"%s\"", s);
+	for (p = buf + 1, i = 0; *p && i + 2 < size; p++, i++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	return buf;
 }
 

@@ -73,7 +73,8 @@ size_t health_local_endpoints(const struct model *m, const struct model_service 
 				ips[n_ips++] = eps[k].addr;
 		free(eps);
 	}
-	qsort(ips, n_ips, sizeof(*ips), addr_cmp);
+	if (n_ips)
+		qsort(ips, n_ips, sizeof(*ips), addr_cmp);
 	for (i = 0; i < n_ips; i++)
 		if (i == 0 || k8s_addr_cmp(&ips[i], &ips[i - 1]) != 0)
 			distinct++;

@@ -97,6 +97,7 @@ void metrics_format(const struct metrics *m, struct strbuf *out)
 	counter(out, "conntrack_deleted_entries_total",
 		"UDP conntrack entries deleted because their endpoint is gone",
 		m->conntrack_deleted_total);
+	gauge(out, "endpoints", "endpoint chains", (double)m->endpoints);
 	counter(out, "healthcheck_bind_failures_total",
 		"health-check node ports that could not be opened", m->healthcheck_bind_failures_total);
 	histogram(out, "network_programming_duration_seconds",
@@ -110,8 +111,7 @@ void metrics_format(const struct metrics *m, struct strbuf *out)
 	v[1] = m->livez_503_total;
 	labelled(out, "proxy_livez_total", "counter", "/livez answers by status code", "code",
 		 codes, v, 2);
-	gauge(out, "services", "services with rules", (double)m->services);
-	gauge(out, "endpoints", "endpoint chains", (double)m->endpoints);
+	gauge(out, "services", "service ports with rules", (double)m->services);
 	histogram(out, "sync_full_proxy_rules_duration_seconds", "duration of full syncs",
 		  &m->sync_full_duration);
 	histogram(out, "sync_partial_proxy_rules_duration_seconds", "duration of partial syncs",

@@ -121,7 +121,9 @@ struct server *server_new(struct loop *l, const struct k8s_addr *addr, uint16_t 
 	errno = 0;
 	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, answer, s, MHD_OPTION_SOCK_ADDR,
 				     (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-				     (unsigned)SERVER_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+				     (unsigned)SERVER_MAX_CONNECTIONS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				     (unsigned)SERVER_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
 				     (unsigned)SERVER_CONNECTION_TIMEOUT_S,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				     (size_t)SERVER_CONNECTION_MEMORY, MHD_OPTION_END);

@@ -18,6 +18,8 @@
 #include "proxy/strbuf.h"
 
 #define SERVER_MAX_CONNECTIONS 64
+/* One client cannot take more than this: a slow one does not starve the others. */
+#define SERVER_MAX_CONNECTIONS_PER_IP 8
 #define SERVER_CONNECTION_TIMEOUT_S 10
 #define SERVER_CONNECTION_MEMORY (16u << 10)
 
