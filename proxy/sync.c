@@ -61,6 +61,7 @@ struct sync {
 	bool need_full;
 	bool inflight_full;
 	size_t check_index;
+	size_t batch_index; /* next batch of the inflight output to apply */
 	struct rules_existing existing;
 	struct rules_output inflight;
 	bool inflight_valid;
@@ -217,6 +218,14 @@ void sync_rules_config_from(const struct config *cfg, const struct k8s_addr *loc
 void sync_rules_config(struct sync *s, struct rules_config *rc)
 {
 	sync_rules_config_from(s->cfg, s->local_addrs, s->n_local_addrs, rc);
+	/*
+	 * iptables-nft's --noflush restore slows down with the square of the
+	 * chains one payload declares (minutes at 10,000 Services): large syncs
+	 * go in batches of whole Services. Legacy commits the whole table each
+	 * time, so there one restore is cheapest.
+	 */
+	if (s->backend == RESTORE_BACKEND_NFT)
+		rc->batch_chains = SYNC_BATCH_CHAINS;
 }
 
 static void log_new_warnings(struct sync *s, const struct strbuf *w)
@@ -344,10 +353,55 @@ static void collect_changed(struct sync *s)
 	free(svcs);
 }
 
+static void batch_done(const struct restore_result *res, void *arg);
+
+/* Starts the next batch of the inflight output, or its final payload. */
+static int apply_next(struct sync *s)
+{
+	const struct strbuf *text = &s->inflight.payload;
+	const char *argv[8];
+	restore_done_cb done = restore_done;
+
+	if (s->batch_index < s->inflight.n_batches) {
+		text = &s->inflight.batches[s->batch_index];
+		done = batch_done;
+	}
+	restore_argv(s->backend, true, argv);
+	s->child = restore_child_start(s->loop, argv, strbuf_str(text), text->len,
+				       s->cfg->restore_timeout_ms, done, s);
+	if (!s->child) {
+		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void batch_done(const struct restore_result *res, void *arg)
+{
+	struct sync *s = arg;
+	bool failed = res->status != 0 || res->timed_out;
+
+	if (failed)
+		log_restore_failure(res, strbuf_str(&s->inflight.batches[s->batch_index]));
+	restore_child_free(s->child);
+	s->child = NULL;
+	if (failed) {
+		rules_output_fini(&s->inflight);
+		s->inflight_valid = false;
+		sync_failed(s);
+		return;
+	}
+	s->batch_index++;
+	if (apply_next(s) < 0) {
+		rules_output_fini(&s->inflight);
+		s->inflight_valid = false;
+		sync_failed(s);
+	}
+}
+
 static void build_and_apply(struct sync *s)
 {
 	struct rules_config rc;
-	const char *argv[8];
 	size_t svc_changes, ep_changes;
 
 	s->inflight_full = s->need_full || !s->last_full_ms ||
@@ -368,12 +422,11 @@ static void build_and_apply(struct sync *s)
 	model_dirty_clear(s->model);
 	log_new_warnings(s, &s->inflight.warnings);
 	log_debug(9, "sync: restoring:\n%s", strbuf_str(&s->inflight.payload));
-	restore_argv(s->backend, true, argv);
-	s->child = restore_child_start(s->loop, argv, strbuf_str(&s->inflight.payload),
-				       s->inflight.payload.len, s->cfg->restore_timeout_ms,
-				       restore_done, s);
-	if (!s->child) {
-		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
+	if (s->inflight.n_batches)
+		log_info("sync: %zu chains in %zu batches before the final restore",
+			 s->inflight.stats.chains[RULES_TABLE_NAT], s->inflight.n_batches);
+	s->batch_index = 0;
+	if (apply_next(s) < 0) {
 		rules_output_fini(&s->inflight);
 		s->inflight_valid = false;
 		sync_failed(s);

@@ -26,6 +26,8 @@
 #include "rules/restore.h"
 #include "rules/rules.h"
 
+/* Per-service chains per restore batch on the nft backend. */
+#define SYNC_BATCH_CHAINS 1000
 /* A full sync at least this often, whatever happens. */
 #define SYNC_FULL_PERIOD_MS (3600u * 1000u)
 

@@ -122,6 +122,20 @@ struct gen {
 	size_t n_dispatch;		 /* rules of nat KPROXY-SERVICES that match an address */
 	struct strbuf *cur;		 /* where rule_* write: a cbuf, or rules[t] */
 	struct cbuf *cur_cbuf;
+	/*
+	 * Per-service nat chains go to svc_decls/svc_rules: the payload's own
+	 * buffers, or, when batching, one Service's group, later moved whole
+	 * into a batch.
+	 */
+	struct strbuf *svc_decls;
+	struct strbuf *svc_rules;
+	struct strbuf group;	    /* one Service's rules */
+	struct strbuf group_decls; /* and the chains they need, declared first */
+	size_t group_chains;
+	struct strbuf batch;
+	size_t batch_chains;
+	size_t grouped_chains;
+	struct rules_output *out;
 };
 
 /**
@@ -172,7 +186,7 @@ struct svcport {
  */
 static void rule_begin(struct gen *g, enum rules_table t, const char *chain)
 {
-	g->cur = &g->rules[t];
+	g->cur = t == RULES_TABLE_NAT ? g->svc_rules : &g->rules[t];
 	g->cur_cbuf = NULL;
 	if (g->count_only)
 		return;
@@ -264,8 +278,13 @@ static void chain_activate(struct gen *g, const char *chain)
 static void service_chain(struct gen *g, const struct svcport *sp, const char *chain)
 {
 	chain_activate(g, chain);
-	if (sp->write_chains)
-		chain_declare(g, RULES_TABLE_NAT, chain);
+	if (!sp->write_chains)
+		return;
+	strbuf_addc(g->svc_decls, ':');
+	strbuf_adds(g->svc_decls, chain);
+	strbuf_add(g->svc_decls, " - [0:0]\n", 9);
+	g->st.chains[RULES_TABLE_NAT]++;
+	g->group_chains++;
 }
 
 static const struct k8s_addr *family_addr(const struct k8s_addr *addrs, size_t n,
@@ -492,7 +511,7 @@ static void endpoint_comment(struct gen *g, const struct svcport *sp, size_t i, 
 static void write_service_to_endpoints(struct gen *g, const struct svcport *sp, const char *chain,
 				       const bool *in_set, size_t n_set)
 {
-	struct strbuf *r = &g->rules[RULES_TABLE_NAT];
+	struct strbuf *r = g->svc_rules;
 	char prob[32];
 	size_t i, k = 0;
 
@@ -534,7 +553,7 @@ static void write_service_to_endpoints(struct gen *g, const struct svcport *sp, 
 
 static void write_endpoint_chains(struct gen *g, const struct svcport *sp)
 {
-	struct strbuf *r = &g->rules[RULES_TABLE_NAT];
+	struct strbuf *r = g->svc_rules;
 	char ip[K8S_ADDR_STRLEN];
 	size_t i;
 
@@ -846,6 +865,81 @@ static int port_cmp(const void *a, const void *b)
 	return (int)x->protocol - (int)y->protocol;
 }
 
+/*
+ * With batching, each Service's chains (declarations, then rules) form one
+ * group; groups fill batches of about batch_chains chains. A batch touches
+ * only its own Services' chains, which nothing new references yet, so
+ * applying it first changes each of those Services at once and nothing else.
+ */
+static void close_group(struct gen *g)
+{
+	struct rules_output *out = g->out;
+
+	if (!g->group_chains && !g->group.len)
+		return;
+	strbuf_add(&g->batch, strbuf_str(&g->group_decls), g->group_decls.len);
+	strbuf_add(&g->batch, strbuf_str(&g->group), g->group.len);
+	strbuf_reset(&g->group_decls);
+	g->batch_chains += g->group_chains;
+	g->grouped_chains += g->group_chains;
+	strbuf_reset(&g->group);
+	g->group_chains = 0;
+	if (g->batch_chains < g->cfg->batch_chains)
+		return;
+	out->batches = xreallocarray(out->batches, out->n_batches + 1, sizeof(*out->batches));
+	strbuf_init(&out->batches[out->n_batches]);
+	strbuf_adds(&out->batches[out->n_batches], "*nat\n");
+	strbuf_add(&out->batches[out->n_batches], strbuf_str(&g->batch), g->batch.len);
+	strbuf_adds(&out->batches[out->n_batches], "COMMIT\n");
+	out->n_batches++;
+	strbuf_reset(&g->batch);
+	g->batch_chains = 0;
+}
+
+/*
+ * Batches are worth it only when the payload is large: otherwise everything
+ * goes back into the one atomic payload. When they are used, a first batch
+ * creates the fixed chains the others jump to, if the kernel lacks them.
+ */
+static void finish_batches(struct gen *g)
+{
+	struct rules_output *out = g->out;
+	struct strbuf first = STRBUF_INIT;
+	size_t i, k;
+	bool found;
+
+	if (!g->cfg->batch_chains)
+		return;
+	if (!out->n_batches) {
+		strbuf_add(&g->rules[RULES_TABLE_NAT], strbuf_str(&g->batch), g->batch.len);
+		strbuf_fini(&g->batch);
+		return;
+	}
+	if (g->batch.len) {
+		out->batches = xreallocarray(out->batches, out->n_batches + 1, sizeof(*out->batches));
+		strbuf_init(&out->batches[out->n_batches]);
+		strbuf_adds(&out->batches[out->n_batches], "*nat\n");
+		strbuf_add(&out->batches[out->n_batches], strbuf_str(&g->batch), g->batch.len);
+		strbuf_adds(&out->batches[out->n_batches], "COMMIT\n");
+		out->n_batches++;
+	}
+	strbuf_fini(&g->batch);
+	strbuf_adds(&first, "*nat\n");
+	for (i = 0; fixed_chains[RULES_TABLE_NAT][i]; i++) {
+		found = false;
+		for (k = 0; g->existing && k < g->existing->n_chains[RULES_TABLE_NAT] && !found; k++)
+			found = strcmp(g->existing->chains[RULES_TABLE_NAT][k].name,
+				       fixed_chains[RULES_TABLE_NAT][i]) == 0;
+		if (!found)
+			strbuf_addf(&first, ":%s - [0:0]\n", fixed_chains[RULES_TABLE_NAT][i]);
+	}
+	strbuf_adds(&first, "COMMIT\n");
+	out->batches = xreallocarray(out->batches, out->n_batches + 1, sizeof(*out->batches));
+	memmove(&out->batches[1], &out->batches[0], out->n_batches * sizeof(*out->batches));
+	out->batches[0] = first;
+	out->n_batches++;
+}
+
 static void write_service(struct gen *g, const struct model_service *svc)
 {
 	const struct k8s_service *spec = svc->spec;
@@ -869,6 +963,8 @@ static void write_service(struct gen *g, const struct model_service *svc)
 		svcport_fini(&sp);
 	}
 	free(ports);
+	if (g->cfg->batch_chains)
+		close_group(g);
 }
 
 static bool addr_is_loopback(const struct k8s_addr *a)
@@ -1290,6 +1386,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	g.existing = existing;
 	g.full = full;
 	g.warnings = &out->warnings;
+	g.out = out;
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		strbuf_init(&g.chains[t]);
 		strbuf_init(&g.rules[t]);
@@ -1309,6 +1406,11 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		write_jumps(&g, (enum rules_table)t);
 	write_fixed_rules(&g);
+	strbuf_init(&g.group);
+	strbuf_init(&g.group_decls);
+	strbuf_init(&g.batch);
+	g.svc_decls = cfg->batch_chains ? &g.group_decls : &g.chains[RULES_TABLE_NAT];
+	g.svc_rules = cfg->batch_chains ? &g.group : &g.rules[RULES_TABLE_NAT];
 
 	svcs = model_services_sorted(m, &n);
 	/*
@@ -1319,6 +1421,9 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	for (i = 0; i < n; i++)
 		write_service(&g, svcs[i]);
 	free(svcs);
+	strbuf_fini(&g.group);
+	strbuf_fini(&g.group_decls);
+	finish_batches(&g);
 	write_nodeport_tail(&g);
 	layout_dispatch(&g, level1, &use_dsp);
 
@@ -1360,6 +1465,11 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 
 void rules_output_fini(struct rules_output *out)
 {
+	size_t i;
+
+	for (i = 0; i < out->n_batches; i++)
+		strbuf_fini(&out->batches[i]);
+	free(out->batches);
 	strbuf_fini(&out->payload);
 	strbuf_fini(&out->warnings);
 	rules_existing_fini(&out->after);

@@ -52,6 +52,10 @@ enum rules_table {
  *	dispatches through buckets by the address's last byte (16 chains by its
  *	low four bits, then 256 by the byte), so that a change rewrites one
  *	small bucket and a packet walks tens of rules, not thousands. 0: never.
+ * @batch_chains: when a sync writes more per-service chains than this, they
+ *	are written by batches of restores before the final one (whole Services
+ *	per batch). iptables-nft's --noflush restore slows down with the square
+ *	of the chains it declares; batches keep each small. 0: never.
  */
 struct rules_config {
 	enum k8s_family family;
@@ -66,6 +70,7 @@ struct rules_config {
 	size_t n_local_addrs;
 	const struct featuregate_set *gates;
 	size_t dispatch_split;
+	size_t batch_chains;
 };
 
 /*
@@ -128,11 +133,15 @@ struct rules_stats {
 
 /**
  * struct rules_output - what one build produces.
- * @payload: the iptables-restore input.
+ * @batches: restores of whole Services' chains to apply, in order, before
+ *	payload (see @batch_chains of struct rules_config).
+ * @payload: the iptables-restore input that switches to the new rules.
  * @warnings: one line per problem worth logging (e.g. an ignored annotation).
  * @after: the KPROXY- chains and jumps the kernel holds once payload is applied.
  */
 struct rules_output {
+	struct strbuf *batches; /* applied in order before payload; may be none */
+	size_t n_batches;
 	struct strbuf payload;
 	struct strbuf warnings;
 	struct rules_stats stats;
