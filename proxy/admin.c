@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "proxy/admin.h"
 #include "proxy/health.h"
+#include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/xalloc.h"
 
+/* How often a taken health or metrics port is tried again. */
+#define ADMIN_RETRY_MS 5000
+
 struct admin {
+	struct loop *loop;
 	const struct config *cfg;
 	struct sync *sync;
 	struct model *const *model;
 	struct server *healthz;
 	struct server *metrics;
+	struct loop_timer *retry;
+	bool reported; /* a bind failure was logged and not yet resolved */
 };
 
 typedef void (*route_fn)(struct admin *a, const struct server_request *req,
@@ -160,32 +168,59 @@ static void on_metrics(const struct server_request *req, struct server_response 
 	dispatch(arg, metrics_routes, req, resp);
 }
 
+/*
+ * Opens the servers that are not open yet. A port that is taken (kube-proxy
+ * still running during a migration, say) is logged once and tried again every
+ * few seconds; kproxy keeps programming rules meanwhile.
+ */
+static void try_listen(void *arg)
+{
+	struct admin *a = arg;
+	struct errbuf err;
+	bool failed = false;
+
+	if (a->cfg->healthz.enabled && !a->healthz) {
+		a->healthz = server_new(a->loop, &a->cfg->healthz.addr, a->cfg->healthz.port,
+					on_healthz, a, &err);
+		if (!a->healthz) {
+			failed = true;
+			if (!a->reported)
+				log_error("--healthz-bind-address: %s; retrying", err.msg);
+		}
+	}
+	if (a->cfg->metrics.enabled && !a->metrics) {
+		a->metrics = server_new(a->loop, &a->cfg->metrics.addr, a->cfg->metrics.port,
+					on_metrics, a, &err);
+		if (!a->metrics) {
+			failed = true;
+			if (!a->reported)
+				log_error("--metrics-bind-address: %s; retrying", err.msg);
+		}
+	}
+	if (!failed && a->reported)
+		log_info("health and metrics servers listening");
+	a->reported = failed;
+	if (failed)
+		loop_timer_arm(a->retry, ADMIN_RETRY_MS);
+}
+
 struct admin *admin_new(struct loop *l, const struct config *cfg, struct sync *s,
 			struct model *const *model, struct errbuf *err)
 {
 	struct admin *a = xcalloc(1, sizeof(*a));
 
+	a->loop = l;
 	a->cfg = cfg;
 	a->sync = s;
 	a->model = model;
-	if (cfg->healthz.enabled) {
-		a->healthz = server_new(l, &cfg->healthz.addr, cfg->healthz.port, on_healthz, a,
-					err);
-		if (!a->healthz)
-			goto fail;
+	a->retry = loop_timer_new(l, try_listen, a);
+	if (!a->retry) {
+		errbuf_set(err, "cannot create a timer: %s", strerror(errno));
+		free(a);
+		return NULL;
 	}
-	if (cfg->metrics.enabled) {
-		a->metrics = server_new(l, &cfg->metrics.addr, cfg->metrics.port, on_metrics, a,
-					err);
-		if (!a->metrics)
-			goto fail;
-	}
+	try_listen(a);
 	return a;
-fail:
-	errbuf_prefix(err, "%s", a->healthz || !cfg->healthz.enabled ? "--metrics-bind-address"
-								     : "--healthz-bind-address");
-	admin_free(a);
-	return NULL;
 }
 
 void admin_free(struct admin *a)
@@ -194,5 +229,6 @@ void admin_free(struct admin *a)
 		return;
 	server_free(a->healthz);
 	server_free(a->metrics);
+	loop_timer_free(a->retry);
 	free(a);
 }

@@ -22,8 +22,9 @@ struct admin;
 
 /*
  * Starts the servers the configuration enables. model points at the owner's
- * current model pointer (it changes when the state is reloaded). Returns NULL
- * with err naming the address when a server cannot listen.
+ * current model pointer. A port that cannot be bound is logged and retried
+ * every few seconds, never fatal. Returns NULL (with err) only when the loop
+ * cannot give it a timer.
  */
 struct admin *admin_new(struct loop *l, const struct config *cfg, struct sync *s,
 			struct model *const *model, struct errbuf *err);

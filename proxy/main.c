@@ -280,11 +280,14 @@ static void health_check_port_failed(const char *ns, const char *name, const cha
 static void on_watch_update(struct k8s_object *obj, void *arg)
 {
 	struct proxy *p = arg;
+	unsigned long node_changes = model_node_changes(p->model);
 	struct errbuf err;
 
 	if (model_object_update(p->model, obj, &err) < 0)
 		log_error("%s", err.msg);
-	if (p->synced && (model_dirty_count(p->model) || obj->kind == K8S_KIND_NODE))
+	/* The Node's heartbeats change nothing kproxy uses: sync only on real changes. */
+	if (p->synced &&
+	    (model_dirty_count(p->model) || model_node_changes(p->model) != node_changes))
 		sync_request(p->sync);
 }
 

@@ -27,6 +27,7 @@ struct model {
 	size_t n_endpoint_changes;
 	unsigned gen;
 	unsigned node_gen;
+	unsigned long node_changes;
 	struct k8s_node *node;
 };
 
@@ -279,6 +280,25 @@ static void endpoints_delete(struct model *m, const char *ns, const char *name)
 	maybe_remove(m, svc);
 }
 
+/*
+ * Kubelet rewrites its Node every few seconds (heartbeats, conditions); only
+ * the fields kproxy uses count as a change.
+ */
+static bool node_equal(const struct k8s_node *a, const struct k8s_node *b)
+{
+	size_t i;
+
+	if (a->n_addrs != b->n_addrs || a->deleting != b->deleting ||
+	    a->to_be_deleted != b->to_be_deleted)
+		return false;
+	if ((a->zone == NULL) != (b->zone == NULL) || (a->zone && strcmp(a->zone, b->zone)))
+		return false;
+	for (i = 0; i < a->n_addrs; i++)
+		if (k8s_addr_cmp(&a->addrs[i], &b->addrs[i]) != 0)
+			return false;
+	return true;
+}
+
 static void count_change(struct model *m, enum k8s_kind kind)
 {
 	switch (kind) {
@@ -321,8 +341,13 @@ int model_object_update(struct model *m, struct k8s_object *obj, struct errbuf *
 			break;
 		}
 		m->node_gen = m->gen;
+		if (m->node && node_equal(m->node, obj->u.node)) {
+			k8s_node_free(obj->u.node);
+			break;
+		}
 		k8s_node_free(m->node);
 		m->node = obj->u.node;
+		m->node_changes++;
 		break;
 	}
 	memset(&obj->u, 0, sizeof(obj->u));
@@ -684,4 +709,9 @@ size_t model_reconcile_end(struct model *m)
 		removed++;
 	}
 	return removed;
+}
+
+unsigned long model_node_changes(const struct model *m)
+{
+	return m->node_changes;
 }

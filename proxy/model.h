@@ -93,6 +93,9 @@ size_t model_reconcile_end(struct model *m);
 /* Removes the object named like obj (borrowed); unknown objects are ignored. */
 void model_object_delete(struct model *m, const struct k8s_object *obj);
 
+/* Counts the times this node's Node object changed (not re-delivered unchanged). */
+unsigned long model_node_changes(const struct model *m);
+
 /* Returns this node's Node, or NULL before it is known (borrowed). */
 const struct k8s_node *model_node(const struct model *m);
 

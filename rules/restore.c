@@ -328,11 +328,9 @@ void restore_argv(enum restore_backend b, bool noflush, const char *argv[8])
 	if (noflush)
 		argv[i++] = "--noflush";
 	argv[i++] = "--counters";
-	/* Wait up to 5 s for the xtables lock, polling every 100 ms. */
+	/* Wait up to 5 s for the xtables lock (iptables 1.8.9 no longer takes -W). */
 	argv[i++] = "-w";
 	argv[i++] = "5";
-	argv[i++] = "-W";
-	argv[i++] = "100000";
 	argv[i] = NULL;
 }
 

@@ -67,7 +67,7 @@ int restore_run_sync(const char *const argv[], const char *input, size_t len, ui
 const char *restore_cmd(enum restore_backend b, const char *what);
 
 /*
- * Builds the argument vector of `iptables-restore --noflush --counters -w 5 -W 100000`
+ * Builds the argument vector of `iptables-restore --noflush --counters -w 5`
  * for the backend into argv (at least 8 entries).
  */
 void restore_argv(enum restore_backend b, bool noflush, const char *argv[8]);

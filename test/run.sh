@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Runs every kproxy test suite and prints one closing line, "N passed, N failed".
-# Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|restore|fuzz|integration runs one group;
+# Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|deploy|restore|fuzz|integration runs one group;
 # KPROXY_BACKENDS="nft" (or "legacy") limits the integration runs to one backend.
 # Each suite is an executable or script; it counts as passed when it exits 0.
 set -u
@@ -41,6 +41,10 @@ fi
 
 if want golden; then
 	run golden sh test/golden/run.sh "$build/san/kproxy"
+fi
+
+if want deploy; then
+	run deploy-check python3 test/deploy_check.py --kproxy "$build/san/kproxy"
 fi
 
 # Every fuzz target replays its committed corpus and crash reproducers once;

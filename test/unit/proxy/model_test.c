@@ -207,6 +207,17 @@ static void test_node(void **state)
 	update(m, mine);
 	assert_non_null(model_node(m));
 	assert_int_equal(model_node(m)->n_addrs, 1);
+	assert_int_equal(model_node_changes(m), 1);
+	/* A heartbeat: new status fields kproxy does not read change nothing. */
+	update(m, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"resourceVersion\":\"9\"},"
+		  "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.10\"}],"
+		  "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+	assert_int_equal(model_node_changes(m), 1);
+	update(m, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\","
+		  "\"deletionTimestamp\":\"2026-11-26T00:00:00Z\"},"
+		  "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.10\"}]}}");
+	assert_int_equal(model_node_changes(m), 2);
+	assert_true(model_node(m)->deleting);
 	delete(m, mine);
 	assert_null(model_node(m));
 	model_free(m);

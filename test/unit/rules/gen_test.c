@@ -379,6 +379,55 @@ static void test_dispatch_buckets(void **state)
 	model_free(m);
 }
 
+/*
+ * With batching, whole Services' chains go into restores before the final
+ * payload: the first batch creates the fixed chains, every per-service chain
+ * is declared in exactly one batch and not again in the final payload, and
+ * the final payload still switches KPROXY-SERVICES over.
+ */
+static void test_batches(void **state)
+{
+	struct model *m = load_model(EXAMPLE, "node-a");
+	struct featuregate_set gates;
+	struct rules_config rc;
+	struct rules_output out, flat;
+	char svc[RULES_CHAIN_MAX], decl[64];
+	size_t i, seen = 0;
+
+	(void)state;
+	featuregate_init(&gates);
+	memset(&rc, 0, sizeof(rc));
+	rc.family = K8S_FAMILY_IPV4;
+	rc.masquerade_bit = 14;
+	rc.gates = &gates;
+	rules_build(m, &rc, NULL, true, &flat);
+	rc.batch_chains = 4;
+	rules_build(m, &rc, NULL, true, &out);
+	assert_true(out.n_batches > 2);
+	assert_non_null(strstr(strbuf_str(&out.batches[0]), ":KPROXY-MARK-MASQ - [0:0]\n"));
+	assert_null(strstr(strbuf_str(&out.batches[0]), "-A "));
+	rules_chain_name(svc, "SVC", "shop/web:http", K8S_PROTO_TCP, NULL);
+	snprintf(decl, sizeof(decl), ":%s - [0:0]\n", svc);
+	for (i = 0; i < out.n_batches; i++) {
+		const char *b = strbuf_str(&out.batches[i]);
+
+		assert_true(strncmp(b, "*nat\n", 5) == 0);
+		assert_true(out.batches[i].len >= 7 &&
+			    strcmp(b + out.batches[i].len - 7, "COMMIT\n") == 0);
+		seen += strstr(b, decl) != NULL;
+	}
+	assert_int_equal(seen, 1);
+	assert_null(strstr(strbuf_str(&out.payload), decl));
+	assert_non_null(strstr(strbuf_str(&out.payload), "-j KPROXY-SVC-"));
+	/* Same rules, same counts, whichever way they are cut. */
+	assert_int_equal(out.stats.rules_total[RULES_TABLE_NAT],
+			 flat.stats.rules_total[RULES_TABLE_NAT]);
+	assert_int_equal(out.stats.chains[RULES_TABLE_NAT], flat.stats.chains[RULES_TABLE_NAT]);
+	rules_output_fini(&out);
+	rules_output_fini(&flat);
+	model_free(m);
+}
+
 static void test_cleanup_payload(void **state)
 {
 	struct rules_existing ex;
@@ -422,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_existing_state),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_dispatch_buckets),
+		cmocka_unit_test(test_batches),
 		cmocka_unit_test(test_cleanup_payload),
 	};
 

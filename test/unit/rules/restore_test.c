@@ -110,7 +110,8 @@ static void test_argv(void **state)
 	assert_string_equal(argv[0], "iptables-legacy-restore");
 	assert_string_equal(argv[1], "--noflush");
 	assert_string_equal(argv[2], "--counters");
-	assert_null(argv[7]);
+	assert_string_equal(argv[3], "-w");
+	assert_null(argv[5]);
 	restore_argv(RESTORE_BACKEND_NFT, false, argv);
 	assert_string_equal(argv[0], "iptables-nft-restore");
 	assert_string_equal(argv[1], "--counters");
