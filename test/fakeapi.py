@@ -27,7 +27,15 @@ HTTP 410 after {"op": "watch_410_http"}).
 
 Usage:
   fakeapi.py [--port N] [--tls-cert F --tls-key F [--client-ca F]] [--core-only]
+             [--rv N] [--load FILE]
 Prints "PORT <n>" on stdout once it listens on 127.0.0.1 (port 0: any free one).
+
+--rv N starts the resourceVersion at N (default 1) with no history before it:
+watches from an older resourceVersion get 410, as from an API server whose
+history was compacted. --load FILE holds the objects of FILE (a JSON List, as
+kproxy --from-file reads) from the start, put one by one after N. Together
+they stand in for an API server that comes back after a crash with a state
+changed meanwhile: start it again on the same --port with a higher --rv.
 
 Control API: POST /_control with one JSON command or a list of them; a list is
 applied atomically. Answers {"rv": <current resourceVersion>}. Commands:
@@ -171,10 +179,10 @@ class Stream:
 
 
 class State:
-    def __init__(self, core_only):
+    def __init__(self, core_only, rv=1):
         self.cond = threading.Condition()
-        self.rv = 1
-        self.min_rv = 1  # watches from an older resourceVersion get 410
+        self.rv = rv
+        self.min_rv = rv  # watches from an older resourceVersion get 410
         self.objects = {r: {} for r in RESOURCES}
         self.history = []  # (rv, resource, type, object)
         self.snapshots = {}
@@ -648,7 +656,17 @@ def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--client-ca", help="require client certificates signed by this CA")
     ap.add_argument("--core-only", action="store_true", help="no discovery.k8s.io/v1")
+    ap.add_argument("--rv", type=int, default=1, help="first resourceVersion")
+    ap.add_argument("--load", help="JSON List of objects held from the start")
     args = ap.parse_args()
+
+    state = State(args.core_only, args.rv)
+    if args.load:
+        with open(args.load) as f:
+            items = json.load(f).get("items") or []
+        with state.cond:
+            for obj in items:
+                state.put(obj)
 
     context = None
     if args.tls_cert:
@@ -657,7 +675,7 @@ def main():
         if args.client_ca:
             context.verify_mode = ssl.CERT_REQUIRED
             context.load_verify_locations(args.client_ca)
-    server = Server(("127.0.0.1", args.port), State(args.core_only), context)
+    server = Server(("127.0.0.1", args.port), state, context)
     print(f"PORT {server.server_address[1]}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
