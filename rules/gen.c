@@ -132,7 +132,8 @@ struct gen {
 	struct strbuf group;	    /* one Service's rules */
 	struct strbuf group_decls; /* and the chains they need, declared first */
 	size_t group_chains;
-	struct strbuf batch;
+	struct strbuf batch;	    /* rules of the batch being filled */
+	struct strbuf batch_decls; /* its chain declarations */
 	size_t batch_chains;
 	size_t grouped_chains;
 	struct rules_output *out;
@@ -865,6 +866,24 @@ static int port_cmp(const void *a, const void *b)
 	return (int)x->protocol - (int)y->protocol;
 }
 
+/* Moves the batch being filled into the output as one restore of its own. */
+static void emit_batch(struct gen *g)
+{
+	struct rules_output *out = g->out;
+	struct strbuf *b;
+
+	out->batches = xreallocarray(out->batches, out->n_batches + 1, sizeof(*out->batches));
+	b = &out->batches[out->n_batches++];
+	strbuf_init(b);
+	strbuf_adds(b, "*nat\n");
+	strbuf_add(b, strbuf_str(&g->batch_decls), g->batch_decls.len);
+	strbuf_add(b, strbuf_str(&g->batch), g->batch.len);
+	strbuf_adds(b, "COMMIT\n");
+	strbuf_reset(&g->batch_decls);
+	strbuf_reset(&g->batch);
+	g->batch_chains = 0;
+}
+
 /*
  * With batching, each Service's chains (declarations, then rules) form one
  * group; groups fill batches of about batch_chains chains. A batch touches
@@ -873,11 +892,10 @@ static int port_cmp(const void *a, const void *b)
  */
 static void close_group(struct gen *g)
 {
-	struct rules_output *out = g->out;
 
 	if (!g->group_chains && !g->group.len)
 		return;
-	strbuf_add(&g->batch, strbuf_str(&g->group_decls), g->group_decls.len);
+	strbuf_add(&g->batch_decls, strbuf_str(&g->group_decls), g->group_decls.len);
 	strbuf_add(&g->batch, strbuf_str(&g->group), g->group.len);
 	strbuf_reset(&g->group_decls);
 	g->batch_chains += g->group_chains;
@@ -886,14 +904,7 @@ static void close_group(struct gen *g)
 	g->group_chains = 0;
 	if (g->batch_chains < g->cfg->batch_chains)
 		return;
-	out->batches = xreallocarray(out->batches, out->n_batches + 1, sizeof(*out->batches));
-	strbuf_init(&out->batches[out->n_batches]);
-	strbuf_adds(&out->batches[out->n_batches], "*nat\n");
-	strbuf_add(&out->batches[out->n_batches], strbuf_str(&g->batch), g->batch.len);
-	strbuf_adds(&out->batches[out->n_batches], "COMMIT\n");
-	out->n_batches++;
-	strbuf_reset(&g->batch);
-	g->batch_chains = 0;
+	emit_batch(g);
 }
 
 /*
@@ -910,19 +921,18 @@ static void finish_batches(struct gen *g)
 
 	if (!g->cfg->batch_chains)
 		return;
+	/* Small: the same bytes as without batching, in the one payload. */
 	if (!out->n_batches) {
+		strbuf_add(&g->chains[RULES_TABLE_NAT], strbuf_str(&g->batch_decls),
+			   g->batch_decls.len);
 		strbuf_add(&g->rules[RULES_TABLE_NAT], strbuf_str(&g->batch), g->batch.len);
+		strbuf_fini(&g->batch_decls);
 		strbuf_fini(&g->batch);
 		return;
 	}
-	if (g->batch.len) {
-		out->batches = xreallocarray(out->batches, out->n_batches + 1, sizeof(*out->batches));
-		strbuf_init(&out->batches[out->n_batches]);
-		strbuf_adds(&out->batches[out->n_batches], "*nat\n");
-		strbuf_add(&out->batches[out->n_batches], strbuf_str(&g->batch), g->batch.len);
-		strbuf_adds(&out->batches[out->n_batches], "COMMIT\n");
-		out->n_batches++;
-	}
+	if (g->batch.len || g->batch_decls.len)
+		emit_batch(g);
+	strbuf_fini(&g->batch_decls);
 	strbuf_fini(&g->batch);
 	strbuf_adds(&first, "*nat\n");
 	for (i = 0; fixed_chains[RULES_TABLE_NAT][i]; i++) {
@@ -1409,6 +1419,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	strbuf_init(&g.group);
 	strbuf_init(&g.group_decls);
 	strbuf_init(&g.batch);
+	strbuf_init(&g.batch_decls);
 	g.svc_decls = cfg->batch_chains ? &g.group_decls : &g.chains[RULES_TABLE_NAT];
 	g.svc_rules = cfg->batch_chains ? &g.group : &g.rules[RULES_TABLE_NAT];
 

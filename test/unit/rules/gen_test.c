@@ -401,6 +401,11 @@ static void test_batches(void **state)
 	rc.masquerade_bit = 14;
 	rc.gates = &gates;
 	rules_build(m, &rc, NULL, true, &flat);
+	rc.batch_chains = 100000;
+	rules_build(m, &rc, NULL, true, &out);
+	assert_int_equal(out.n_batches, 0);
+	assert_string_equal(strbuf_str(&out.payload), strbuf_str(&flat.payload));
+	rules_output_fini(&out);
 	rc.batch_chains = 4;
 	rules_build(m, &rc, NULL, true, &out);
 	assert_true(out.n_batches > 2);
