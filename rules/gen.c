@@ -892,7 +892,6 @@ static void emit_batch(struct gen *g)
  */
 static void close_group(struct gen *g)
 {
-
 	if (!g->group_chains && !g->group.len)
 		return;
 	strbuf_add(&g->batch_decls, strbuf_str(&g->group_decls), g->group_decls.len);
