@@ -94,17 +94,39 @@ static double wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+uint64_t sync_plan_delay(uint64_t now, uint64_t last_start, uint64_t min_period,
+			 uint64_t not_before)
+{
+	uint64_t at = now;
+
+	if (last_start && last_start + min_period > at)
+		at = last_start + min_period;
+	if (not_before > at)
+		at = not_before;
+	return at - now;
+}
+
+uint64_t sync_plan_retry(unsigned consecutive_failures, uint64_t sync_period)
+{
+	uint64_t delay = 1000;
+	unsigned i;
+
+	for (i = 1; i < consecutive_failures && delay < sync_period; i++)
+		delay *= 2;
+	return delay > sync_period ? sync_period : delay;
+}
+
+bool sync_plan_full(uint64_t now, bool need_full, uint64_t last_full)
+{
+	return need_full || !last_full || now - last_full >= SYNC_FULL_PERIOD_MS;
+}
+
 static void schedule(struct sync *s)
 {
-	uint64_t now = loop_now_ms(), at = now;
-
 	if (s->phase != SYNC_IDLE || !s->pending || loop_timer_armed(s->timer))
 		return;
-	if (s->last_start_ms && s->last_start_ms + s->cfg->min_sync_period_ms > at)
-		at = s->last_start_ms + s->cfg->min_sync_period_ms;
-	if (s->not_before_ms > at)
-		at = s->not_before_ms;
-	loop_timer_arm(s->timer, at - now);
+	loop_timer_arm(s->timer, sync_plan_delay(loop_now_ms(), s->last_start_ms,
+						 s->cfg->min_sync_period_ms, s->not_before_ms));
 }
 
 static void on_timer(void *arg)
@@ -137,18 +159,14 @@ static void requeue_inflight(struct sync *s)
 /* A failed sync: the kernel keeps what it had; retry a full sync with backoff. */
 static void sync_failed(struct sync *s)
 {
-	uint64_t delay = 1000;
-	unsigned i;
+	uint64_t delay;
 
 	s->failures++;
 	s->metrics.restore_failures_total++;
 	if (!s->inflight_full)
 		s->metrics.partial_restore_failures_total++;
 	s->consecutive_failures++;
-	for (i = 1; i < s->consecutive_failures && delay < s->cfg->sync_period_ms; i++)
-		delay *= 2;
-	if (delay > s->cfg->sync_period_ms)
-		delay = s->cfg->sync_period_ms;
+	delay = sync_plan_retry(s->consecutive_failures, s->cfg->sync_period_ms);
 	s->known = false;
 	s->need_full = true;
 	s->pending = true;
@@ -404,8 +422,7 @@ static void build_and_apply(struct sync *s)
 	struct rules_config rc;
 	size_t svc_changes, ep_changes;
 
-	s->inflight_full = s->need_full || !s->last_full_ms ||
-			   loop_now_ms() - s->last_full_ms >= SYNC_FULL_PERIOD_MS;
+	s->inflight_full = sync_plan_full(loop_now_ms(), s->need_full, s->last_full_ms);
 	s->inflight_started = loop_now_ms();
 	s->inflight_since = s->pending_since;
 	s->pending_since = 0;

@@ -42,6 +42,21 @@ struct sync_hooks {
 			char *const *changed, size_t n_changed, void *arg);
 };
 
+/*
+ * The engine's timing decisions, pure so they can be tested on a fake clock
+ * (times in milliseconds, 0 = never):
+ * sync_plan_delay: how long to wait before the next sync, given when the last
+ *	one started, --iptables-min-sync-period and a retry's earliest time.
+ * sync_plan_retry: the wait after the Nth failure in a row: 1 s doubling up
+ *	to --iptables-sync-period.
+ * sync_plan_full: whether the next sync must be full (start, failure, canary,
+ *	or the last full one is an hour old).
+ */
+uint64_t sync_plan_delay(uint64_t now, uint64_t last_start, uint64_t min_period,
+			 uint64_t not_before);
+uint64_t sync_plan_retry(unsigned consecutive_failures, uint64_t sync_period);
+bool sync_plan_full(uint64_t now, bool need_full, uint64_t last_full);
+
 struct sync;
 
 /* Returns a new sync engine for the model (borrowed; see sync_set_model). */
