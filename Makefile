@@ -34,7 +34,7 @@ SAN_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
 SAN_TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/san/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/san/%)
 
-.PHONY: all test unit golden golden-update restore-check integration bench fuzz \
+.PHONY: all test unit golden golden-update restore-check integration bench bench-quick fuzz \
 	format format-check lint clean deps demo
 
 all: $(BUILD)/kproxy
@@ -82,6 +82,14 @@ demo:
 	sh scripts/deps.sh
 	$(MAKE) $(BUILD)/kproxy
 	sh scripts/demo.sh $(BUILD)/kproxy
+
+# Benchmarks print a table (no timing assertions): bench at 1k and 10k services,
+# bench-quick at 1k as a smoke test that the benchmark still works (CI runs it).
+bench: $(BUILD)/kproxy
+	bash test/bench/bench.sh --build $(BUILD)
+
+bench-quick: $(BUILD)/kproxy
+	bash test/bench/bench.sh --quick --build $(BUILD)
 
 deps:
 	sh scripts/deps.sh

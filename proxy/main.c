@@ -418,7 +418,7 @@ static void on_inotify(int fd, uint32_t events, void *arg)
 	}
 	/* Editors write in several steps; read the file once they are done. */
 	if (changed)
-		loop_timer_arm(p->reload_timer, 100);
+		loop_timer_arm(p->reload_timer, 20);
 }
 
 static int watch_state_file(struct proxy *p)
