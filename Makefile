@@ -37,6 +37,9 @@ UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/san/%)
 .PHONY: all test unit golden golden-update restore-check integration bench bench-quick fuzz \
 	format format-check lint clean deps demo
 
+# Keep intermediate objects (test helpers): no stray "rm" after the test summary.
+.SECONDARY:
+
 all: $(BUILD)/kproxy
 
 $(BUILD)/kproxy: $(LIB_OBJ) $(BUILD)/proxy/main.o
