@@ -287,7 +287,8 @@ static bool xlog_restore_exited(void)
 			int code;
 
 			*nl = '\0';
-			if (sscanf(line, "%63s %63s %ld %lf %d", tag, name, &rss, &wall, &code) == 5 &&
+			if (sscanf(line, "%63s %63s %ld %lf %d", tag, name, &rss, &wall, &code) ==
+				    5 &&
 			    strcmp(tag, xlog_tag) == 0 && strlen(name) > 8 &&
 			    strcmp(name + strlen(name) - 8, "-restore") == 0 && code == 0)
 				seen = true;
@@ -334,8 +335,8 @@ static int conditions_hold(void)
 	/* Collect the names of the chain heads (ERROR targets) we look for. */
 	for (off = 0; off + sizeof(struct ipt_entry) <= size;) {
 		struct ipt_entry *e = (struct ipt_entry *)(void *)((char *)blob->entrytable + off);
-		struct xt_entry_target *t = (struct xt_entry_target *)(void *)((char *)e +
-									       e->target_offset);
+		struct xt_entry_target *t =
+			(struct xt_entry_target *)(void *)((char *)e + e->target_offset);
 
 		if (e->next_offset == 0)
 			break;
@@ -430,8 +431,7 @@ static int cmd_wait(int argc, char **argv)
 			xlog_tag = argv[++i];
 			if (xlog_fd < 0 || lseek(xlog_fd, 0, SEEK_END) < 0)
 				die(argv[i - 1]);
-		}
-		else if (strcmp(a, "--rename") == 0 && i + 2 < argc) {
+		} else if (strcmp(a, "--rename") == 0 && i + 2 < argc) {
 			rename_src = argv[++i];
 			rename_dst = argv[++i];
 		} else if (strcmp(a, "--input") == 0 && i + 1 < argc)
@@ -680,12 +680,13 @@ int main(int argc, char **argv)
 		return cmd_serve(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "connect") == 0)
 		return cmd_connect(argc, argv);
-	fprintf(stderr, "usage: kpbench wait [--legacy] [--exists C] [--gone C] [--exists-file F]\n"
-			"         [--gone-file F] [--timeout S] [--interval MS] [--exit-log LOG TAG]\n"
-			"         [--rename SRC DST | --input FILE -- CMD.. | --daemon LOG PIDFILE -- "
-			"CMD..]\n"
-			"       kpbench rusage LOG TAG NAME CMD..\n"
-			"       kpbench serve PORT\n"
-			"       kpbench connect IP PORT SECONDS\n");
+	fprintf(stderr,
+		"usage: kpbench wait [--legacy] [--exists C] [--gone C] [--exists-file F]\n"
+		"         [--gone-file F] [--timeout S] [--interval MS] [--exit-log LOG TAG]\n"
+		"         [--rename SRC DST | --input FILE -- CMD.. | --daemon LOG PIDFILE -- "
+		"CMD..]\n"
+		"       kpbench rusage LOG TAG NAME CMD..\n"
+		"       kpbench serve PORT\n"
+		"       kpbench connect IP PORT SECONDS\n");
 	return 2;
 }

@@ -208,6 +208,23 @@ while [ $r -le "$ROUNDS" ]; do
 		done
 		child=$_fc
 		[ -n "$child" ] && [ "$extra" -gt 0 ] && sleep "$(printf '0.%03d' "$extra")"
+		# A sync is several short restores (chains in batches, then
+		# the switch): when the one seen has ended, kill at the start
+		# of the next one, if the sync is not over.
+		if [ -n "$child" ] && ! alive "$child"; then
+			t1=$(now_cs)
+			while :; do
+				_fc=""
+				read -r _fc _ <"/proc/$kp/task/$kp/children" || true
+				[ -n "$_fc" ] && [ "$_fc" != "$child" ] && break
+				_fc=""
+				if [ "$(applied_count node-a)" -gt "$applied" ] ||
+					[ $(($(now_cs) - t1)) -gt 100 ]; then
+					break
+				fi
+			done
+			[ -n "$_fc" ] && { child=$_fc; how="$how (the next restore of the sync)"; }
+		fi
 	else
 		delay=$((50 + (r * 97) % 450))
 		how="${delay} ms after the change"
