@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "proxy/admin.h"
+#include "proxy/fdlimit.h"
 #include "proxy/health.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -82,9 +83,18 @@ static void route_livez(struct admin *a, const struct server_request *req,
 static void route_metrics(struct admin *a, const struct server_request *req,
 			  struct server_response *resp)
 {
+	struct metrics *m = sync_metrics(a->sync);
+	size_t limit = fdlimit_limit();
+	unsigned long long refused, cut;
+
 	(void)req;
+	m->open_fds = fdlimit_in_use();
+	m->max_fds = limit == (size_t)-1 ? 0 : limit;
+	server_stats(&refused, &cut);
+	m->http_refused_total = refused;
+	m->http_header_timeouts_total = cut;
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-	metrics_format(sync_metrics(a->sync), &resp->body);
+	metrics_format(m, &resp->body);
 }
 
 /* With --enable-debug-handlers=false the debug routes do not exist. */
@@ -141,8 +151,8 @@ static const struct route metrics_routes[] = {
 	{ NULL, NULL },
 };
 
-static void dispatch(struct admin *a, const struct route *routes,
-		     const struct server_request *req, struct server_response *resp)
+static void dispatch(struct admin *a, const struct route *routes, const struct server_request *req,
+		     struct server_response *resp)
 {
 	const struct route *r;
 
@@ -156,14 +166,12 @@ static void dispatch(struct admin *a, const struct route *routes,
 	strbuf_adds(&resp->body, "404 page not found\n");
 }
 
-static void on_healthz(const struct server_request *req, struct server_response *resp,
-		       void *arg)
+static void on_healthz(const struct server_request *req, struct server_response *resp, void *arg)
 {
 	dispatch(arg, healthz_routes, req, resp);
 }
 
-static void on_metrics(const struct server_request *req, struct server_response *resp,
-		       void *arg)
+static void on_metrics(const struct server_request *req, struct server_response *resp, void *arg)
 {
 	dispatch(arg, metrics_routes, req, resp);
 }

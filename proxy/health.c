@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proxy/fdlimit.h"
 #include "proxy/health.h"
 #include "proxy/server.h"
 #include "proxy/xalloc.h"
@@ -99,7 +100,8 @@ struct listener {
 	struct k8s_addr addr;
 	bool any_addr;
 	struct server *server;
-	bool wanted; /* seen in the current hcports_sync() */
+	char *last_error; /* kind of the previous failed attempt, NULL once open */
+	bool wanted;	  /* seen in the current hcports_sync() */
 };
 
 struct hcports {
@@ -143,6 +145,7 @@ struct hcports *hcports_new(struct loop *l, const struct featuregate_set *gates,
 static void listener_free(struct listener *l)
 {
 	server_free(l->server);
+	free(l->last_error);
 	free(l->ns);
 	free(l->name);
 	free(l);
@@ -196,11 +199,24 @@ static void want(struct hcports *h, const struct k8s_service *spec, uint16_t por
 	l->wanted = true;
 }
 
+/* key: what kind of failure it is (msg may carry figures that vary from one try to the next). */
+static void report(struct hcports *h, struct listener *l, const char *key, const char *msg)
+{
+	bool repeated = l->last_error && strcmp(l->last_error, key) == 0;
+
+	if (!repeated) {
+		free(l->last_error);
+		l->last_error = xstrdup(key);
+	}
+	if (h->report)
+		h->report(l->ns, l->name, msg, repeated, h->arg);
+}
+
 size_t hcports_sync(struct hcports *h, const struct model *m, const struct k8s_addr *addrs,
 		    size_t n_addrs)
 {
 	const struct model_service **svcs;
-	size_t n, i, k, failed = 0;
+	size_t n, i, k, failed = 0, limit = 0, in_use = 0;
 
 	h->model = m;
 	for (i = 0; i < h->n; i++)
@@ -231,12 +247,30 @@ size_t hcports_sync(struct hcports *h, const struct model *m, const struct k8s_a
 
 		if (l->server)
 			continue;
+		/* Counted once, when the first listener is to be opened. */
+		if (!in_use) {
+			limit = fdlimit_limit();
+			in_use = fdlimit_in_use();
+		}
+		if (!fdlimit_allows(limit, in_use, FDLIMIT_PER_LISTENER)) {
+			errbuf_set(&err,
+				   "not opened: %zu of %zu file descriptors in use, the last %zu "
+				   "are kept for syncing rules",
+				   in_use, limit, fdlimit_reserve(limit));
+			failed++;
+			report(h, l, "descriptors", err.msg);
+			continue;
+		}
 		l->server = server_new(h->loop, l->any_addr ? NULL : &l->addr, l->port, answer, l,
 				       &err);
+		if (l->server)
+			in_use += FDLIMIT_PER_LISTENER;
 		if (!l->server) {
 			failed++;
-			if (h->report)
-				h->report(l->ns, l->name, err.msg, h->arg);
+			report(h, l, err.msg, err.msg);
+		} else {
+			free(l->last_error);
+			l->last_error = NULL;
 		}
 	}
 	return failed;

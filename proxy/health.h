@@ -43,7 +43,9 @@ size_t health_local_endpoints(const struct model *m, const struct model_service 
 bool health_node_eligible(const struct k8s_node *node);
 
 typedef bool (*hcports_healthy_cb)(void *arg);
-typedef void (*hcports_report_cb)(const char *ns, const char *name, const char *msg, void *arg);
+/* repeated: the port failed the same way at the previous attempt (log it once, count it always). */
+typedef void (*hcports_report_cb)(const char *ns, const char *name, const char *msg, bool repeated,
+				  void *arg);
 
 struct hcports;
 

@@ -23,6 +23,7 @@
 #include "proxy/admin.h"
 #include "proxy/config.h"
 #include "proxy/conntrack.h"
+#include "proxy/fdlimit.h"
 #include "proxy/health.h"
 #include "proxy/log.h"
 #include "proxy/loop.h"
@@ -264,12 +265,15 @@ static bool proxy_healthy(void *arg)
 	return admin_proxy_healthy(p->admin);
 }
 
-static void health_check_port_failed(const char *ns, const char *name, const char *msg, void *arg)
+static void health_check_port_failed(const char *ns, const char *name, const char *msg,
+				     bool repeated, void *arg)
 {
 	struct proxy *p = arg;
 	char text[512];
 
 	sync_metrics(p->sync)->healthcheck_bind_failures_total++;
+	if (repeated)
+		return;
 	snprintf(text, sizeof(text), "service %s/%s: health check node port: %s", ns, name, msg);
 	log_error("%s", text);
 	if (p->watch)
@@ -362,8 +366,8 @@ static void clean_conntrack(struct proxy *p, char *const *changed, size_t n_chan
 	conntrack_targets_free(targets, n);
 }
 
-static void on_applied(const struct rules_stats *stats, bool full, bool first,
-		       char *const *changed, size_t n_changed, void *arg)
+static void on_applied(const struct rules_stats *stats, bool full, bool first, char *const *changed,
+		       size_t n_changed, void *arg)
 {
 	struct proxy *p = arg;
 
@@ -464,9 +468,15 @@ static int run_daemon(const struct config *cfg)
 	struct rules_config rc;
 	struct errbuf err;
 	int status = EXIT_FAILURE, ret;
+	size_t nofile = 0;
 
 	p.cfg = cfg;
 	p.inotify_fd = -1;
+	/* Health-check listeners take three descriptors each; see fdlimit.h. */
+	if (fdlimit_raise(&nofile, &err) < 0)
+		log_warn("%s", err.msg);
+	log_info("open file limit: %zu descriptors, %zu kept for syncing rules", nofile,
+		 fdlimit_reserve(nofile));
 	p.model = model_new(cfg->hostname);
 	if (cfg->from_file && load_state_file(cfg->from_file, p.model, &err)) {
 		fprintf(stderr, "kproxy: %s\n", err.msg);
@@ -532,7 +542,9 @@ static int run_daemon(const struct config *cfg)
 			goto out;
 		}
 		log_info("kproxy %s on node %s: watching %s", KPROXY_VERSION, cfg->hostname,
-			 cfg->master ? cfg->master : cfg->kubeconfig ? cfg->kubeconfig : "in-cluster");
+			 cfg->master	   ? cfg->master
+			 : cfg->kubeconfig ? cfg->kubeconfig
+					   : "in-cluster");
 		apiwatch_start(p.watch);
 	}
 	if ((ret = loop_run(p.loop)) < 0)

@@ -8,12 +8,11 @@ static const double sync_bounds[] = { 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 
 				      0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384 };
 
 /* 0.25 s to 5 minutes, as kube-proxy's network-programming histogram. */
-static const double latency_bounds[] = { 0.25, 0.5, 1,	2,   3,	  4,   5,   6,	 7,   8,   9,
-					 10,   11,  12, 13,  14,  15,  16,  17,	 18,  19,  20,
-					 21,   22,  23, 24,  25,  26,  27,  28,	 29,  30,  31,
-					 32,   33,  34, 35,  36,  37,  38,  39,	 40,  41,  42,
-					 43,   44,  45, 46,  47,  48,  49,  50,	 51,  52,  53,
-					 54,   55,  56, 57,  58,  59,  60,  65 };
+static const double latency_bounds[] = { 0.25, 0.5, 1,	2,  3,	4,  5,	6,  7,	8,  9,	10, 11,
+					 12,   13,  14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+					 25,   26,  27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37,
+					 38,   39,  40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,
+					 51,   52,  53, 54, 55, 56, 57, 58, 59, 60, 65 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -82,7 +81,8 @@ static void histogram(struct strbuf *out, const char *name, const char *help,
 		strbuf_addf(out, "kproxy_%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i],
 			    (unsigned long long)cum);
 	}
-	strbuf_addf(out, "kproxy_%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)h->count);
+	strbuf_addf(out, "kproxy_%s_bucket{le=\"+Inf\"} %llu\n", name,
+		    (unsigned long long)h->count);
 	strbuf_addf(out, "kproxy_%s_sum %.17g\n", name, h->sum);
 	strbuf_addf(out, "kproxy_%s_count %llu\n", name, (unsigned long long)h->count);
 }
@@ -99,10 +99,20 @@ void metrics_format(const struct metrics *m, struct strbuf *out)
 		m->conntrack_deleted_total);
 	gauge(out, "endpoints", "endpoint chains", (double)m->endpoints);
 	counter(out, "healthcheck_bind_failures_total",
-		"health-check node ports that could not be opened", m->healthcheck_bind_failures_total);
+		"health-check node ports that could not be opened",
+		m->healthcheck_bind_failures_total);
+	counter(out, "http_connections_refused_total",
+		"HTTP connections refused to keep file descriptors for syncing",
+		m->http_refused_total);
+	counter(out, "http_header_timeouts_total",
+		"HTTP connections closed for not sending a request in time",
+		m->http_header_timeouts_total);
 	histogram(out, "network_programming_duration_seconds",
 		  "time from a change arriving to its rules being in the kernel",
 		  &m->programming_latency);
+	gauge(out, "process_max_fds", "the soft limit of open file descriptors",
+	      (double)m->max_fds);
+	gauge(out, "process_open_fds", "open file descriptors", (double)m->open_fds);
 	v[0] = m->healthz_200_total;
 	v[1] = m->healthz_503_total;
 	labelled(out, "proxy_healthz_total", "counter", "/healthz answers by status code", "code",

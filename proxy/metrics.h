@@ -54,6 +54,10 @@ struct metrics {
 	uint64_t healthcheck_bind_failures_total;
 	uint64_t services;
 	uint64_t endpoints;
+	uint64_t open_fds; /* these four are set when scraped */
+	uint64_t max_fds;
+	uint64_t http_refused_total;
+	uint64_t http_header_timeouts_total;
 };
 
 /* Sets the bucket bounds of every histogram and zeroes the rest. */

@@ -20,8 +20,10 @@
 #define SERVER_MAX_CONNECTIONS 64
 /* One client cannot take more than this: a slow one does not starve the others. */
 #define SERVER_MAX_CONNECTIONS_PER_IP 8
-#define SERVER_CONNECTION_TIMEOUT_S 10
-#define SERVER_CONNECTION_MEMORY (16u << 10)
+#define SERVER_CONNECTION_TIMEOUT_S   10
+#define SERVER_CONNECTION_MEMORY      (16u << 10)
+/* Time a client has to send a request's headers (see server.c). */
+#define SERVER_HEADER_DEADLINE_S 5
 
 struct server_request {
 	const char *method;
@@ -51,5 +53,11 @@ struct server *server_new(struct loop *l, const struct k8s_addr *addr, uint16_t 
 void server_free(struct server *s);
 /* The port it listens on (useful with port 0). */
 uint16_t server_port(const struct server *s);
+/*
+ * Over all servers: connections refused to keep descriptors free, and
+ * connections shut down for not sending their headers within
+ * SERVER_HEADER_DEADLINE_S.
+ */
+void server_stats(unsigned long long *refused, unsigned long long *cut);
 
 #endif

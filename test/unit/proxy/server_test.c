@@ -5,7 +5,10 @@
  * over TCP. GET and HEAD reach the handler and unknown paths get its 404;
  * a POST, a request line of 100 kB and a request of 1000 headers never reach
  * it and get no 200, and the server answers normally afterwards; a slowloris
- * client sending one byte every 200 ms does not delay 20 normal requests.
+ * client sending one byte every 200 ms does not delay 20 normal requests;
+ * slowloris clients holding every slot one client IP may have (a byte every
+ * 500 ms, never finishing the headers) are cut at the header deadline, and
+ * the slots serve again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -461,6 +464,62 @@ static void test_slowloris(void **state)
 	assert_int_equal(atomic_load(&f->calls), NORMAL_REQUESTS);
 }
 
+/*
+ * SERVER_MAX_CONNECTIONS_PER_IP connections trickle a header forever: the
+ * server refuses a further one from the same IP, then cuts the slow ones at
+ * SERVER_HEADER_DEADLINE_S (libmicrohttpd's idle timeout alone would never
+ * fire: every byte restarts it) and serves again.
+ */
+static void test_header_deadline(void **state)
+{
+	struct fixture *f = *state;
+	static const char head[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+	struct timespec pause = { 0, 500 * 1000000L };
+	int fds[SERVER_MAX_CONNECTIONS_PER_IP];
+	bool open[SERVER_MAX_CONNECTIONS_PER_IP];
+	size_t i, n_open = SERVER_MAX_CONNECTIONS_PER_IP;
+	uint64_t start = now_ms();
+	struct reply r;
+	char buf[64];
+
+	for (i = 0; i < SERVER_MAX_CONNECTIONS_PER_IP; i++) {
+		fds[i] = client_connect(f, CLIENT_TIMEOUT_S);
+		send_all(fds[i], head, sizeof(head) - 1);
+		open[i] = true;
+	}
+	nanosleep(&pause, NULL);
+	/* Every slot of 127.0.0.1 is taken: a normal request is closed unanswered. */
+	assert_int_equal(get_status(f, "GET", "/healthz", &r), 0);
+	strbuf_fini(&r.raw);
+	while (n_open > 0 && now_ms() - start < (SERVER_HEADER_DEADLINE_S + 5) * 1000u) {
+		for (i = 0; i < SERVER_MAX_CONNECTIONS_PER_IP; i++) {
+			ssize_t got;
+
+			if (!open[i])
+				continue;
+			got = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+			    send(fds[i], "x", 1, MSG_NOSIGNAL) < 0) {
+				open[i] = false;
+				n_open--;
+				close(fds[i]);
+			}
+		}
+		nanosleep(&pause, NULL);
+	}
+	print_message("%zu slow connections cut after %llu ms\n",
+		      (size_t)SERVER_MAX_CONNECTIONS_PER_IP - n_open,
+		      (unsigned long long)(now_ms() - start));
+	for (i = 0; i < SERVER_MAX_CONNECTIONS_PER_IP; i++)
+		if (open[i])
+			close(fds[i]);
+	assert_int_equal(n_open, 0);
+	/* Not before the deadline: they sent bytes all along. */
+	assert_true(now_ms() - start >= SERVER_HEADER_DEADLINE_S * 1000u);
+	assert_still_serving(f);
+	assert_int_equal(atomic_load(&f->calls), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +529,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_huge_request_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slowloris, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_deadline, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

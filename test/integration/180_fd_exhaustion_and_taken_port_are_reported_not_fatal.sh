@@ -4,7 +4,8 @@
 # A health-check node port kproxy cannot open is reported, never fatal, and
 # never costs the rules:
 #
-#  a. Port taken: another process (python) listens on a Local-policy
+#  a. kproxy raises its soft open-file limit to the hard one at start.
+#     Port taken: another process (python) listens on a Local-policy
 #     LoadBalancer's health-check port in node-a before kproxy starts.
 #     kproxy logs it, counts it in kproxy_healthcheck_bind_failures_total,
 #     retries every sync period (the counter keeps rising), keeps running
@@ -12,13 +13,15 @@
 #     LoadBalancer serves). Once the other process is gone, kproxy binds the
 #     port on a later retry: it answers 200 with one local endpoint, and
 #     the counter stops.
-#  b. Out of file descriptors: kproxy runs under `ulimit -n 40` (enough for
-#     its own sockets, timers and an iptables-restore child) with 30
-#     Local-policy LoadBalancers, whose health-check listeners (three fds
-#     each) cannot all fit. kproxy does not crash or spin, logs "Too many
-#     open files" for the ports it cannot open, and its rules are applied:
-#     at start, and for a change made while the descriptors are used up
-#     (web loses an endpoint, a service is added). Then 27 of the
+#  b. Out of file descriptors: kproxy runs under `ulimit -n 40` (soft and
+#     hard, so it cannot raise it) with 30 Local-policy LoadBalancers, whose
+#     health-check listeners (three fds each) cannot all fit. kproxy opens
+#     listeners only while a reserve of descriptors stays free for its own
+#     work, logs the ports it does not open ("not opened: N of 40 file
+#     descriptors in use"), does not crash or spin (not even with a
+#     connection waiting that it could not accept), and its rules are
+#     applied: at start, and for a change made while the listeners hold all
+#     they may (web loses an endpoint, a service is added). Then 27 of the
 #     LoadBalancers are deleted: kproxy converges, counts the failures in
 #     /metrics, /healthz is 200, and the three left answer their health
 #     checks.
@@ -81,6 +84,14 @@ $lbt
 eps lbt a1
 EOF
 start_kproxy node-a "$STATE"
+# kproxy raises its soft open-file limit to the hard one, as kube-proxy does.
+lim=$(grep 'Max open files' "/proc/$(kproxy_pid node-a)/limits")
+set -- $lim
+if [ "$4" = "$5" ] && log_has "open file limit: $4 descriptors"; then
+	pass "a. kproxy raised its soft open-file limit to the hard one: $4"
+else
+	check_failed "a. kproxy's open-file limits: $lim"
+fi
 if wait_until 5 log_has 'lbt: health check node port: .*32181.*(in use|Address)'; then
 	pass "a. port taken: kproxy logs: $(grep -E -o 'service it/lbt: health check node port: .*' \
 		"$TMP/kproxy-node-a.log" | head -n 1)"
@@ -178,13 +189,15 @@ else
 	fail "b. kproxy exited under ulimit -n $NOFILE"
 fi
 emfile=$(tail -n +"$((lines + 1))" "$TMP/kproxy-node-a.log" |
-	grep -c 'health check node port: .*Too many open files')
-if [ "$emfile" -gt 0 ]; then
-	pass "b. kproxy logs the ports it cannot open ($emfile lines): $(tail -n +"$((lines + 1))" \
-		"$TMP/kproxy-node-a.log" | grep -E -o 'service it/lb[0-9]+: health check node port: .*Too many open files' |
+	grep -c 'health check node port: not opened: [0-9]* of 40 file descriptors in use')
+if [ "$emfile" -gt $N_LB ]; then
+	check_failed "b. kproxy logs the same failure of a port again at every retry: $emfile lines for $N_LB ports"
+elif [ "$emfile" -gt 0 ]; then
+	pass "b. kproxy logs the ports it cannot open, once each ($emfile lines): $(tail -n +"$((lines + 1))" \
+		"$TMP/kproxy-node-a.log" | grep -E -o 'service it/lb[0-9]+: health check node port: not opened.*' |
 		head -n 1)"
 else
-	check_failed "b. no 'Too many open files' for a health-check port in the log"
+	check_failed "b. no 'not opened: ... file descriptors in use' for a health-check port in the log"
 fi
 converge "b. start with the fds used up" node-a "$STATE" 10
 expect_names "b. start: web's ClusterIP serves" "a1 b1" a2 tcp 198.19.0.180 80 20
