@@ -17,7 +17,7 @@
 #include "proxy/loop.h"
 #include "proxy/strbuf.h"
 
-#define SERVER_MAX_CONNECTIONS 64
+#define SERVER_MAX_CONNECTIONS 256
 /* One client cannot take more than this: a slow one does not starve the others. */
 #define SERVER_MAX_CONNECTIONS_PER_IP 8
 #define SERVER_CONNECTION_TIMEOUT_S   10
