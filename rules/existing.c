@@ -14,7 +14,8 @@ void rules_existing_add(struct rules_existing *ex, enum rules_table t, const cha
 {
 	if (ex->n_chains[t] == ex->cap_chains[t]) {
 		ex->cap_chains[t] = ex->cap_chains[t] ? 2 * ex->cap_chains[t] : 64;
-		ex->chains[t] = xreallocarray(ex->chains[t], ex->cap_chains[t], sizeof(*ex->chains[t]));
+		ex->chains[t] =
+			xreallocarray(ex->chains[t], ex->cap_chains[t], sizeof(*ex->chains[t]));
 	}
 	{
 		size_t len = strnlen(chain, RULES_CHAIN_MAX - 1);
@@ -35,6 +36,7 @@ void rules_existing_fini(struct rules_existing *ex)
 		free(ex->hashed[t]);
 	}
 	free(ex->jump_count);
+	rules_memo_free(ex->memo);
 	memset(ex, 0, sizeof(*ex));
 }
 

@@ -29,7 +29,8 @@
 /* Chains kproxy always owns, in the order they are declared. */
 static const char *const fixed_chains[RULES_TABLE_COUNT][8] = {
 	[RULES_TABLE_FILTER] = { "KPROXY-SERVICES", "KPROXY-EXTERNAL-SERVICES", "KPROXY-NODEPORTS",
-				 "KPROXY-FORWARD", "KPROXY-FIREWALL", "KPROXY-LOCALNET", "KPROXY-CANARY", NULL },
+				 "KPROXY-FORWARD", "KPROXY-FIREWALL", "KPROXY-LOCALNET",
+				 "KPROXY-CANARY", NULL },
 	[RULES_TABLE_NAT] = { "KPROXY-SERVICES", "KPROXY-NODEPORTS", "KPROXY-POSTROUTING",
 			      "KPROXY-MARK-MASQ", "KPROXY-CANARY", NULL },
 };
@@ -73,9 +74,11 @@ static const struct rules_jump jumps[] = {
 	  "KPROXY-FIREWALL",
 	  "KPROXY-FIREWALL", "kproxy load balancer firewall" },
 	{ RULES_TABLE_NAT, "PREROUTING",
-	  "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES", "KPROXY-SERVICES", "kproxy service portals" },
-	{ RULES_TABLE_NAT, "OUTPUT", "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES",
-	  "KPROXY-SERVICES", "kproxy service portals" },
+	  "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES", "KPROXY-SERVICES",
+	  "kproxy service portals" },
+	{ RULES_TABLE_NAT, "OUTPUT",
+	  "-m comment --comment \"kproxy service portals\" -j KPROXY-SERVICES", "KPROXY-SERVICES",
+	  "kproxy service portals" },
 	{ RULES_TABLE_NAT, "POSTROUTING",
 	  "-m comment --comment \"kproxy postrouting rules\" -j KPROXY-POSTROUTING",
 	  "KPROXY-POSTROUTING", "kproxy postrouting rules" },
@@ -117,10 +120,10 @@ struct gen {
 	 * changed since the last sync.
 	 */
 	struct cbuf fixed[RULES_TABLE_COUNT][8];
-	struct cbuf tail;		 /* the NodePort rules that end nat KPROXY-SERVICES */
-	struct cbuf dsp[256];		 /* nat dispatch leaves, by the address's last byte */
-	size_t n_dispatch;		 /* rules of nat KPROXY-SERVICES that match an address */
-	struct strbuf *cur;		 /* where rule_* write: a cbuf, or rules[t] */
+	struct cbuf tail;     /* the NodePort rules that end nat KPROXY-SERVICES */
+	struct cbuf dsp[256]; /* nat dispatch leaves, by the address's last byte */
+	size_t n_dispatch;    /* rules of nat KPROXY-SERVICES that match an address */
+	struct strbuf *cur;   /* where rule_* write: a cbuf, or rules[t] */
 	struct cbuf *cur_cbuf;
 	/*
 	 * Per-service nat chains go to svc_decls/svc_rules: the payload's own
@@ -129,14 +132,32 @@ struct gen {
 	 */
 	struct strbuf *svc_decls;
 	struct strbuf *svc_rules;
-	struct strbuf group;	    /* one Service's rules */
+	struct strbuf group;	   /* one Service's rules */
 	struct strbuf group_decls; /* and the chains they need, declared first */
 	size_t group_chains;
-	struct strbuf batch;	    /* rules of the batch being filled */
+	struct strbuf batch;	   /* rules of the batch being filled */
 	struct strbuf batch_decls; /* its chain declarations */
 	size_t batch_chains;
 	size_t grouped_chains;
 	struct rules_output *out;
+	/* The memo (see "The memo" below): the last build's, and this build's. */
+	const struct rules_memo *old_memo; /* NULL: nothing may be replayed */
+	size_t old_cursor;
+	bool *old_replayed; /* per old entry: copied into this build */
+	struct rules_memo *memo;
+	/* Where the Service being recorded started in each shared chain. */
+	size_t rec_fixed_len[RULES_TABLE_COUNT][8];
+	size_t rec_fixed_rules[RULES_TABLE_COUNT][8];
+	size_t rec_dsp_len[256];
+	size_t rec_dsp_rules[256];
+	unsigned dsp_serial[256]; /* rec_serial when the bucket was first touched */
+	unsigned rec_serial;
+	uint8_t rec_touched[256];
+	size_t n_rec_touched;
+	size_t rec_warnings;
+	size_t rec_chain;
+	size_t rec_dispatch;
+	struct rules_stats rec_st;
 };
 
 /**
@@ -451,12 +472,12 @@ static bool svcport_init(struct gen *g, struct svcport *sp, const struct model_s
 	svcport_addresses(g, sp);
 
 	sp->ext_accessible = port->node_port || sp->n_lb_ips || sp->n_external_ips;
-	sp->ext_local = sp->ext_accessible && (spec->external_policy == K8S_POLICY_LOCAL ||
-					       legacy_only_local(g, spec));
+	sp->ext_local = sp->ext_accessible &&
+			(spec->external_policy == K8S_POLICY_LOCAL || legacy_only_local(g, spec));
 	sp->hc_port = rules_health_check_port(spec, g->cfg->gates);
-	sp->int_local = spec->internal_policy == K8S_POLICY_LOCAL &&
-			featuregate_enabled(g->cfg->gates,
-					    FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY);
+	sp->int_local =
+		spec->internal_policy == K8S_POLICY_LOCAL &&
+		featuregate_enabled(g->cfg->gates, FEATUREGATE_SERVICE_INTERNAL_TRAFFIC_POLICY);
 	sp->write_chains = g->full || svc->dirty;
 	sp->eps = model_port_endpoints(g->m, svc, port, g->cfg->family, &sp->n_eps);
 	svcport_categorize(g, sp);
@@ -712,13 +733,21 @@ static void dispatch_rule(struct gen *g, const struct svcport *sp, const struct 
 {
 	struct cbuf *flat = &g->fixed[RULES_TABLE_NAT][0], *bucket;
 	size_t start = flat->text.len + strlen("-A KPROXY-SERVICES");
+	unsigned b;
 
 	rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
 	rule_comment(g, RULES_TABLE_NAT, "%s %s", sp->name, what);
 	match_vip(g, RULES_TABLE_NAT, sp, ip);
 	rule_add(g, RULES_TABLE_NAT, "-j %s", target);
 	rule_end(g, RULES_TABLE_NAT);
-	bucket = &g->dsp[dispatch_bucket(addr)];
+	b = dispatch_bucket(addr);
+	bucket = &g->dsp[b];
+	if (g->dsp_serial[b] != g->rec_serial) {
+		g->dsp_serial[b] = g->rec_serial;
+		g->rec_dsp_len[b] = bucket->text.len;
+		g->rec_dsp_rules[b] = bucket->rules;
+		g->rec_touched[g->n_rec_touched++] = (uint8_t)b;
+	}
 	strbuf_add(&bucket->text, "-A ", 3);
 	strbuf_adds(&bucket->text, bucket->name);
 	strbuf_add(&bucket->text, flat->text.buf + start, flat->text.len - start);
@@ -936,7 +965,8 @@ static void finish_batches(struct gen *g)
 	strbuf_adds(&first, "*nat\n");
 	for (i = 0; fixed_chains[RULES_TABLE_NAT][i]; i++) {
 		found = false;
-		for (k = 0; g->existing && k < g->existing->n_chains[RULES_TABLE_NAT] && !found; k++)
+		for (k = 0; g->existing && k < g->existing->n_chains[RULES_TABLE_NAT] && !found;
+		     k++)
 			found = strcmp(g->existing->chains[RULES_TABLE_NAT][k].name,
 				       fixed_chains[RULES_TABLE_NAT][i]) == 0;
 		if (!found)
@@ -949,7 +979,7 @@ static void finish_batches(struct gen *g)
 	out->n_batches++;
 }
 
-static void write_service(struct gen *g, const struct model_service *svc)
+static void write_service_rules(struct gen *g, const struct model_service *svc)
 {
 	const struct k8s_service *spec = svc->spec;
 	const struct k8s_service_port **ports;
@@ -974,6 +1004,304 @@ static void write_service(struct gen *g, const struct model_service *svc)
 	free(ports);
 	if (g->cfg->batch_chains)
 		close_group(g);
+}
+
+/*
+ * The memo.
+ *
+ * Most of a build's time at 10,000 Services goes to working out what each
+ * Service contributes: chain names (SHA-256 hashes), endpoints merged from
+ * slices and sorted, rules formatted. A partial build writes the chains of
+ * changed Services only, but the shared chains (fixed chains, dispatch
+ * buckets) and the record of the kernel need every Service's part. So each
+ * build records, per Service, its rules in the shared chains, its chain names
+ * (a range of the record's nat chains, which is kept in build order), its
+ * warnings and figures; the next partial build copies that for every Service
+ * that is not dirty, which gives the same bytes as working it out again.
+ *
+ * A memo is valid only in the same context: the node's flags and addresses,
+ * the Node object and the large-cluster mode; any change there and every
+ * Service is worked out again.
+ */
+
+/* cbuf index in a segment: fixed chain i of table t is t * 8 + i, bucket b is MEMO_DSP + b. */
+#define MEMO_DSP 16
+
+struct memo_seg {
+	uint16_t cbuf;
+	uint32_t len;
+	uint32_t rules;
+};
+
+/**
+ * struct svc_memo - one Service's part of a build.
+ * @old: in a build being made, the index of the same Service's entry in the
+ *	last memo (SIZE_MAX: none); @replayed: copied from it.
+ */
+struct svc_memo {
+	char *key;
+	size_t chain_start;
+	size_t n_chains;
+	char *text;
+	struct memo_seg *segs;
+	size_t n_segs;
+	char *warnings;
+	size_t warnings_len;
+	struct rules_stats st;
+	size_t n_dispatch;
+	size_t old;
+	bool replayed;
+};
+
+struct rules_memo {
+	uint64_t context;
+	struct svc_memo *svcs;
+	size_t n;
+	size_t cap;
+};
+
+static void *memdup(const void *p, size_t n)
+{
+	void *q;
+
+	if (!n)
+		return NULL;
+	q = xmalloc(n);
+	memcpy(q, p, n);
+	return q;
+}
+
+static void svc_memo_fini(struct svc_memo *e)
+{
+	free(e->key);
+	free(e->text);
+	free(e->segs);
+	free(e->warnings);
+}
+
+void rules_memo_free(struct rules_memo *memo)
+{
+	size_t i;
+
+	if (!memo)
+		return;
+	for (i = 0; i < memo->n; i++)
+		svc_memo_fini(&memo->svcs[i]);
+	free(memo->svcs);
+	free(memo);
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t fnv_addr(uint64_t h, const struct k8s_addr *a)
+{
+	h = fnv(h, &a->family, sizeof(a->family));
+	return fnv(h, a->bytes, sizeof(a->bytes));
+}
+
+/* Everything besides a Service and its endpoints that a Service's part depends on. */
+static uint64_t memo_context(const struct gen *g)
+{
+	const struct rules_config *c = g->cfg;
+	uint64_t h = 0xcbf29ce484222325ull;
+	unsigned long node_changes = model_node_changes(g->m);
+	unsigned flags = (unsigned)c->masquerade_all | (unsigned)c->localhost_nodeports << 1 |
+			 (unsigned)c->nodeport_primary << 2 | (unsigned)g->large << 3;
+	size_t i;
+
+	h = fnv(h, &c->family, sizeof(c->family));
+	h = fnv(h, &c->masquerade_bit, sizeof(c->masquerade_bit));
+	h = fnv(h, &flags, sizeof(flags));
+	h = fnv(h, &node_changes, sizeof(node_changes));
+	h = fnv(h, g->cluster_cidr, strlen(g->cluster_cidr));
+	h = fnv(h, c->gates, sizeof(*c->gates));
+	for (i = 0; i < c->n_nodeport_cidrs; i++) {
+		h = fnv_addr(h, &c->nodeport_cidrs[i].addr);
+		h = fnv(h, &c->nodeport_cidrs[i].prefix, sizeof(c->nodeport_cidrs[i].prefix));
+	}
+	for (i = 0; i < c->n_local_addrs; i++)
+		h = fnv_addr(h, &c->local_addrs[i]);
+	return h;
+}
+
+static struct cbuf *memo_cbuf(struct gen *g, unsigned idx)
+{
+	if (idx >= MEMO_DSP)
+		return &g->dsp[idx - MEMO_DSP];
+	return &g->fixed[idx / 8][idx % 8];
+}
+
+static void stats_part(struct rules_stats *d, const struct rules_stats *now,
+		       const struct rules_stats *before)
+{
+	int t;
+
+	memset(d, 0, sizeof(*d));
+	d->services = now->services - before->services;
+	d->endpoints = now->endpoints - before->endpoints;
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		d->rules_total[t] = now->rules_total[t] - before->rules_total[t];
+	d->no_local_internal = now->no_local_internal - before->no_local_internal;
+	d->no_local_external = now->no_local_external - before->no_local_external;
+}
+
+static void stats_add_part(struct rules_stats *to, const struct rules_stats *d)
+{
+	int t;
+
+	to->services += d->services;
+	to->endpoints += d->endpoints;
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		to->rules_total[t] += d->rules_total[t];
+	to->no_local_internal += d->no_local_internal;
+	to->no_local_external += d->no_local_external;
+}
+
+static struct svc_memo *memo_add(struct gen *g, const char *key)
+{
+	struct rules_memo *m = g->memo;
+	struct svc_memo *e;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 256;
+		m->svcs = xreallocarray(m->svcs, m->cap, sizeof(*m->svcs));
+	}
+	e = &m->svcs[m->n++];
+	memset(e, 0, sizeof(*e));
+	e->key = xstrdup(key);
+	e->old = SIZE_MAX;
+	return e;
+}
+
+/* The last memo's entry for key, if any; keys come in the model's sorted order. */
+static size_t memo_find_old(struct gen *g, const char *key)
+{
+	const struct rules_memo *old = g->old_memo;
+	int c = 1;
+
+	if (!old)
+		return SIZE_MAX;
+	while (g->old_cursor < old->n && (c = strcmp(old->svcs[g->old_cursor].key, key)) < 0)
+		g->old_cursor++;
+	if (g->old_cursor < old->n && c == 0)
+		return g->old_cursor++;
+	return SIZE_MAX;
+}
+
+static void record_begin(struct gen *g)
+{
+	int t;
+	size_t i;
+
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		for (i = 0; fixed_chains[t][i]; i++) {
+			g->rec_fixed_len[t][i] = g->fixed[t][i].text.len;
+			g->rec_fixed_rules[t][i] = g->fixed[t][i].rules;
+		}
+	g->rec_serial++;
+	g->n_rec_touched = 0;
+	g->rec_warnings = g->warnings->len;
+	g->rec_chain = g->after.n_chains[RULES_TABLE_NAT];
+	g->rec_dispatch = g->n_dispatch;
+	g->rec_st = g->st;
+}
+
+static void record_seg(struct strbuf *text, struct svc_memo *e, unsigned idx, const struct cbuf *c,
+		       size_t len0, size_t rules0)
+{
+	if (c->text.len == len0)
+		return;
+	e->segs = xreallocarray(e->segs, e->n_segs + 1, sizeof(*e->segs));
+	e->segs[e->n_segs].cbuf = (uint16_t)idx;
+	e->segs[e->n_segs].len = (uint32_t)(c->text.len - len0);
+	e->segs[e->n_segs].rules = (uint32_t)(c->rules - rules0);
+	e->n_segs++;
+	strbuf_add(text, c->text.buf + len0, c->text.len - len0);
+}
+
+static void record_end(struct gen *g, struct svc_memo *e)
+{
+	struct strbuf text = STRBUF_INIT;
+	size_t i;
+	int t;
+
+	for (t = 0; t < RULES_TABLE_COUNT; t++)
+		for (i = 0; fixed_chains[t][i]; i++)
+			record_seg(&text, e, (unsigned)(t * 8 + i), &g->fixed[t][i],
+				   g->rec_fixed_len[t][i], g->rec_fixed_rules[t][i]);
+	for (i = 0; i < g->n_rec_touched; i++) {
+		unsigned b = g->rec_touched[i];
+
+		record_seg(&text, e, MEMO_DSP + b, &g->dsp[b], g->rec_dsp_len[b],
+			   g->rec_dsp_rules[b]);
+	}
+	e->text = text.buf;
+	if (g->warnings->len > g->rec_warnings) {
+		e->warnings_len = g->warnings->len - g->rec_warnings;
+		e->warnings = xmalloc(e->warnings_len);
+		memcpy(e->warnings, g->warnings->buf + g->rec_warnings, e->warnings_len);
+	}
+	e->chain_start = g->rec_chain;
+	e->n_chains = g->after.n_chains[RULES_TABLE_NAT] - g->rec_chain;
+	e->n_dispatch = g->n_dispatch - g->rec_dispatch;
+	stats_part(&e->st, &g->st, &g->rec_st);
+}
+
+/* Copies an unchanged Service's part from the last memo into this build. */
+static void replay(struct gen *g, const struct svc_memo *o, struct svc_memo *e)
+{
+	const struct rules_chain *chains = g->existing->chains[RULES_TABLE_NAT];
+	size_t i, text_len = 0;
+
+	for (i = 0; i < o->n_segs; i++) {
+		struct cbuf *c = memo_cbuf(g, o->segs[i].cbuf);
+
+		strbuf_add(&c->text, o->text + text_len, o->segs[i].len);
+		c->rules += o->segs[i].rules;
+		text_len += o->segs[i].len;
+	}
+	if (o->warnings_len)
+		strbuf_add(g->warnings, o->warnings, o->warnings_len);
+	e->chain_start = g->after.n_chains[RULES_TABLE_NAT];
+	for (i = 0; i < o->n_chains; i++)
+		rules_existing_add(&g->after, RULES_TABLE_NAT, chains[o->chain_start + i].name);
+	e->n_chains = o->n_chains;
+	g->n_dispatch += o->n_dispatch;
+	stats_add_part(&g->st, &o->st);
+	/* The new memo takes a copy: the last one stays its owner's. */
+	e->st = o->st;
+	e->n_dispatch = o->n_dispatch;
+	e->n_segs = o->n_segs;
+	e->segs = memdup(o->segs, o->n_segs * sizeof(*o->segs));
+	e->text = memdup(o->text, text_len);
+	e->warnings_len = o->warnings_len;
+	e->warnings = memdup(o->warnings, o->warnings_len);
+	e->replayed = true;
+	g->old_replayed[e->old] = true;
+}
+
+static void write_service(struct gen *g, const struct model_service *svc)
+{
+	struct svc_memo *e = memo_add(g, svc->key);
+
+	e->old = memo_find_old(g, svc->key);
+	if (e->old != SIZE_MAX && !svc->dirty) {
+		replay(g, &g->old_memo->svcs[e->old], e);
+		return;
+	}
+	record_begin(g);
+	write_service_rules(g, svc);
+	record_end(g, e);
 }
 
 static bool addr_is_loopback(const struct k8s_addr *a)
@@ -1176,9 +1504,9 @@ static bool is_fixed(enum rules_table t, const char *chain)
 
 /*
  * Flushes and deletes the KPROXY- chains the kernel has and this payload does
- * not use. g->after must be sorted.
+ * not use, those of table t in kept (sorted).
  */
-static void write_stale(struct gen *g, enum rules_table t)
+static void write_stale_sorted(struct gen *g, enum rules_table t, const struct rules_existing *kept)
 {
 	const struct rules_chain *ex;
 	size_t i, n;
@@ -1193,13 +1521,86 @@ static void write_stale(struct gen *g, enum rules_table t)
 		if (strncmp(c, RULES_CHAIN_PREFIX, strlen(RULES_CHAIN_PREFIX)) != 0 ||
 		    is_fixed(t, c))
 			continue;
-		if (g->after.n_chains[t] && bsearch(&ex[i], g->after.chains[t], g->after.n_chains[t],
-						    sizeof(ex[i]), chain_cmp))
+		if (kept->n_chains[t] &&
+		    bsearch(&ex[i], kept->chains[t], kept->n_chains[t], sizeof(ex[i]), chain_cmp))
 			continue;
 		chain_declare(g, t, c);
 		strbuf_addf(&g->rules[t], "-X %s\n", c);
 		g->st.deleted_chains++;
 	}
+}
+
+/* write_stale_sorted() against this build's record (filter: nothing per Service, never sorted). */
+static void write_stale(struct gen *g, enum rules_table t)
+{
+	write_stale_sorted(g, t, &g->after);
+}
+
+/* Deletes chain c unless it is in keep (sorted, n names). */
+static void stale_unless_kept(struct gen *g, const char *c, const struct rules_chain *keep,
+			      size_t n)
+{
+	struct rules_chain key;
+
+	if (strncmp(c, RULES_CHAIN_PREFIX, strlen(RULES_CHAIN_PREFIX)) != 0 ||
+	    is_fixed(RULES_TABLE_NAT, c))
+		return;
+	memcpy(key.name, c, RULES_CHAIN_MAX);
+	if (n && bsearch(&key, keep, n, sizeof(key), chain_cmp))
+		return;
+	chain_declare(g, RULES_TABLE_NAT, c);
+	strbuf_addf(&g->rules[RULES_TABLE_NAT], "-X %s\n", c);
+	g->st.deleted_chains++;
+}
+
+/*
+ * write_stale() for nat when the last memo was replayed: only the chains of
+ * Services worked out again or gone, and the dispatch chains, can have become
+ * stale; they are checked against the chains of the Services worked out again
+ * and the dispatch chains of this build.
+ */
+static void write_stale_memo(struct gen *g)
+{
+	const struct rules_memo *old = g->old_memo, *now = g->memo;
+	const struct rules_chain *ex = g->existing->chains[RULES_TABLE_NAT];
+	const struct rules_chain *after = g->after.chains[RULES_TABLE_NAT];
+	size_t n_ex = g->existing->n_chains[RULES_TABLE_NAT];
+	size_t n_after = g->after.n_chains[RULES_TABLE_NAT];
+	size_t i, k, end, n_keep = 0, cap = 64;
+	struct rules_chain *keep = xmalloc(cap * sizeof(*keep));
+
+	/* Kept: the chains of Services worked out again, then the shared tail. */
+	for (i = 0, end = 0; i < now->n; i++) {
+		const struct svc_memo *e = &now->svcs[i];
+
+		end = e->chain_start + e->n_chains;
+		if (e->replayed)
+			continue;
+		for (k = e->chain_start; k < end; k++) {
+			if (n_keep == cap)
+				keep = xreallocarray(keep, cap *= 2, sizeof(*keep));
+			keep[n_keep++] = after[k];
+		}
+	}
+	for (k = end; k < n_after; k++) {
+		if (n_keep == cap)
+			keep = xreallocarray(keep, cap *= 2, sizeof(*keep));
+		keep[n_keep++] = after[k];
+	}
+	qsort(keep, n_keep, sizeof(*keep), chain_cmp);
+	/* Candidates: the old chains of Services not replayed, then the old shared tail. */
+	for (i = 0, end = 0; i < old->n; i++) {
+		const struct svc_memo *o = &old->svcs[i];
+
+		end = o->chain_start + o->n_chains;
+		if (g->old_replayed[i])
+			continue;
+		for (k = o->chain_start; k < end && k < n_ex; k++)
+			stale_unless_kept(g, ex[k].name, keep, n_keep);
+	}
+	for (k = end; k < n_ex; k++)
+		stale_unless_kept(g, ex[k].name, keep, n_keep);
+	free(keep);
 }
 
 /*
@@ -1428,6 +1829,12 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	 * out, as kube-proxy does: they are 40% of the bytes at that size.
 	 */
 	g.large = count_endpoints(svcs, n) > RULES_LARGE_CLUSTER_ENDPOINTS;
+	g.memo = xcalloc(1, sizeof(*g.memo));
+	g.memo->context = memo_context(&g);
+	if (!full && existing && existing->memo && existing->memo->context == g.memo->context) {
+		g.old_memo = existing->memo;
+		g.old_replayed = xcalloc(g.old_memo->n + 1, sizeof(*g.old_replayed));
+	}
 	for (i = 0; i < n; i++)
 		write_service(&g, svcs[i]);
 	free(svcs);
@@ -1437,11 +1844,24 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	write_nodeport_tail(&g);
 	layout_dispatch(&g, level1, &use_dsp);
 
-	if (g.after.n_chains[RULES_TABLE_NAT])
-		qsort(g.after.chains[RULES_TABLE_NAT], g.after.n_chains[RULES_TABLE_NAT],
-		      sizeof(struct rules_chain), chain_cmp);
-	for (t = 0; t < RULES_TABLE_COUNT; t++)
-		write_stale(&g, (enum rules_table)t);
+	write_stale(&g, RULES_TABLE_FILTER);
+	if (g.old_memo) {
+		write_stale_memo(&g);
+	} else {
+		/* Sorts a copy: the record keeps build order, which the memo's ranges index. */
+		struct rules_existing sorted = { 0 };
+
+		sorted.chains[RULES_TABLE_NAT] =
+			memdup(g.after.chains[RULES_TABLE_NAT],
+			       g.after.n_chains[RULES_TABLE_NAT] * sizeof(struct rules_chain));
+		sorted.n_chains[RULES_TABLE_NAT] = g.after.n_chains[RULES_TABLE_NAT];
+		if (sorted.n_chains[RULES_TABLE_NAT])
+			qsort(sorted.chains[RULES_TABLE_NAT], sorted.n_chains[RULES_TABLE_NAT],
+			      sizeof(struct rules_chain), chain_cmp);
+		write_stale_sorted(&g, RULES_TABLE_NAT, &sorted);
+		free(sorted.chains[RULES_TABLE_NAT]);
+	}
+	free(g.old_replayed);
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		for (i = 0; fixed_chains[t][i]; i++)
@@ -1449,12 +1869,14 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	if (use_dsp) {
 		for (i = 0; i < 16; i++) {
 			if (level1[i].rules)
-				write_shared(&g, RULES_TABLE_NAT, &level1[i], &head[RULES_TABLE_NAT]);
+				write_shared(&g, RULES_TABLE_NAT, &level1[i],
+					     &head[RULES_TABLE_NAT]);
 			cbuf_fini(&level1[i]);
 		}
 		for (i = 0; i < 256; i++)
 			if (g.dsp[i].rules)
-				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i], &head[RULES_TABLE_NAT]);
+				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i],
+					     &head[RULES_TABLE_NAT]);
 	}
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
@@ -1470,6 +1892,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	for (i = 0; i < 256; i++)
 		cbuf_fini(&g.dsp[i]);
 	fill_after(&g, &out->after);
+	out->after.memo = g.memo;
 	out->stats = g.st;
 }
 

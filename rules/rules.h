@@ -89,9 +89,9 @@ uint16_t rules_health_check_port(const struct k8s_service *spec,
 /* The jumps from the kernel's base chains into kproxy's chains. */
 struct rules_jump {
 	enum rules_table table;
-	const char *base;   /* "INPUT" */
-	const char *spec;   /* the rule after "-A INPUT ", as iptables-save prints it */
-	const char *target; /* "KPROXY-SERVICES" */
+	const char *base;    /* "INPUT" */
+	const char *spec;    /* the rule after "-A INPUT ", as iptables-save prints it */
+	const char *target;  /* "KPROXY-SERVICES" */
 	const char *comment; /* the text of its comment match */
 };
 
@@ -109,6 +109,8 @@ struct rules_chain {
  * @chains: the KPROXY- chains of each table (any order; sorted when @sorted).
  * @jump_count: how many copies of each rules_jumps() entry exist (NULL: none).
  */
+struct rules_memo;
+
 struct rules_existing {
 	struct rules_chain *chains[RULES_TABLE_COUNT];
 	size_t n_chains[RULES_TABLE_COUNT];
@@ -117,6 +119,13 @@ struct rules_existing {
 	struct rules_chain *hashed[RULES_TABLE_COUNT];
 	size_t n_hashed[RULES_TABLE_COUNT];
 	unsigned *jump_count;
+	/*
+	 * What each Service contributed to the build that produced this record
+	 * (NULL: unknown, as when read from the kernel): a partial build
+	 * replays it for Services that did not change instead of working them
+	 * out again. Owned; see gen.c.
+	 */
+	struct rules_memo *memo;
 };
 
 struct rules_stats {
@@ -126,7 +135,7 @@ struct rules_stats {
 	size_t rules[RULES_TABLE_COUNT];       /* rule lines written */
 	size_t rules_total[RULES_TABLE_COUNT]; /* rules in kproxy's chains after the sync */
 	size_t deleted_chains;
-	size_t jump_changes; /* base-chain jumps inserted or deleted */
+	size_t jump_changes;	  /* base-chain jumps inserted or deleted */
 	size_t no_local_internal; /* Local iTP services with endpoints but none here */
 	size_t no_local_external; /* Local eTP services with endpoints but none here */
 };
@@ -169,8 +178,10 @@ void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *o
 void rules_existing_add(struct rules_existing *ex, enum rules_table t, const char *chain);
 /* Frees what ex holds and zeroes it. */
 void rules_existing_fini(struct rules_existing *ex);
-/* Replaces dst by a copy of src. */
+/* Replaces dst by a copy of src (without its memo). */
 void rules_existing_copy(struct rules_existing *dst, const struct rules_existing *src);
+/* Frees a memo (rules_existing_fini() calls it). */
+void rules_memo_free(struct rules_memo *memo);
 
 /*
  * Writes a per-service chain name: prefix ("SVC", "SVL", "EXT", "FW", "SEP")
