@@ -31,12 +31,17 @@
 # Usage: test/bench/bench.sh [--quick] [--build DIR] [--backends "nft legacy"]
 #	[--services "1000 10000"] [--change-services N] [--changes N]
 #	[--conn-seconds S] [--conn-reps N] [--kube-cap S] [--cold-cap S]
-#	[--kproxy-args "--iptables-restore-timeout 30m ..."] [--results FILE] [--keep]
+#	[--kproxy-args "--iptables-restore-timeout 30m ..."] [--no-staged]
+#	[--stage-step N] [--results FILE] [--keep]
 # Defaults: full: --services "1000 10000" --changes 50 --conn-seconds 4
 #	--conn-reps 3 --kube-cap 120 --cold-cap 330 (kproxy's own restore timeout
 #	is 5 min); --quick: --services 1000 --changes 10 --conn-seconds 1
 #	--conn-reps 1 --kube-cap 30 --cold-cap 120. Changes and the data path run
-#	at the largest size (--change-services).
+#	at the largest size (--change-services). When kproxy's cold start at that
+#	size hits --cold-cap (nft at 10k), the run records that and then brings
+#	a new kproxy there through partial syncs of --stage-step (1000) Services
+#	each, so that the changes and the data path are still measured
+#	(--no-staged: skip them instead).
 # Needs: root, ip, iptables-{nft,legacy}-{restore,save}, python3, curl,
 # pgrep, and in DIR: kproxy, bench/gen_bench, bench/kpbench (built by the
 # Makefile; built here with cc when missing). The kube-proxy-shaped payloads
@@ -56,6 +61,9 @@ KUBE_CAP=""
 COLD_CAP=""
 RESULTS_OUT=""
 KPROXY_ARGS=""
+STAGED=1
+STAGE_STEP=1000
+STAGE_CAP=600
 KEEP=0
 E=10
 CHANGE_CAP=60
@@ -79,6 +87,8 @@ while [ $# -gt 0 ]; do
 	--conn-reps) CONN_REPS=${2:?}; shift ;;
 	--kube-cap) KUBE_CAP=${2:?}; shift ;;
 	--kproxy-args) KPROXY_ARGS=${2:?}; shift ;;
+	--no-staged) STAGED=0 ;;
+	--stage-step) STAGE_STEP=${2:?}; shift ;;
 	--cold-cap) COLD_CAP=${2:?}; shift ;;
 	--results) RESULTS_OUT=${2:?}; shift ;;
 	--keep) KEEP=1 ;;
@@ -420,12 +430,13 @@ applied_count() {
 	grep -c 'sync: applied' "$1" 2>/dev/null
 }
 
-# wait_applied LOG N: until LOG has more than N "sync: applied" lines.
+# wait_applied LOG N [SECS]: until LOG has more than N "sync: applied" lines
+# (at most SECS, default 60).
 wait_applied() {
-	local _i=0
+	local _i=0 _max=$((${3:-60} * 50))
 	while [ "$(applied_count "$1")" -le "$2" ]; do
 		_i=$((_i + 1))
-		[ $_i -gt 3000 ] && return 1
+		[ $_i -gt $_max ] && return 1
 		sleep 0.02
 	done
 	return 0
@@ -600,7 +611,9 @@ cold_start() {
 	_ph=$(awk '{ printf "%s%s %s ms", (NR > 1 ? ", " : ""), $1, ($2 == "nan" ? "?" : int($2 + 0.5)) }' \
 		"$_d/cold-$_b.phases")
 	if [ $KP_SYNCED -eq 0 ]; then
-		_ph="no sync finished: $(grep -c 'iptables-restore killed after' "$KP_LOG") restore(s) killed by kproxy's timeout: $(grep -m 1 'iptables-restore killed after' "$KP_LOG" | sed 's/^.*kproxy\] //')"
+		_ph="no sync finished; the first restore was still running at the cap"
+		n=$(grep -c 'iptables-restore killed after' "$KP_LOG")
+		[ "$n" -eq 0 ] || _ph="no sync finished: $n restore(s) killed by kproxy's timeout ($(grep -m 1 'iptables-restore killed after' "$KP_LOG" | sed 's/^.*kproxy\] sync: //')), then retried"
 	fi
 	_kpv=$(fmt_ms "$KP_MS")
 	[ $KP_SYNCED -eq 1 ] || _kpv="$KP_MS"
@@ -632,7 +645,10 @@ cold_start() {
 		for n in node pod srv floor kube; do ns_del $n; done
 		return 0
 	fi
-	[ $KP_SYNCED -eq 1 ] || return 1
+	if [ $KP_SYNCED -eq 0 ]; then
+		[ $STAGED -eq 1 ] || return 1
+		staged_start "$_b" "$_s" || return 1
+	fi
 	# The kube-proxy-shaped base for the change series must be loaded.
 	if [ $KUBE_CAPPED -eq 1 ]; then
 		ns_del kube
@@ -642,6 +658,57 @@ cold_start() {
 			--input "$_d/kube-base.rules" -- "iptables-$_b-restore" --counters -w 5 -W 100000
 		[ $WAIT_RC -eq 0 ] || { fail "$_b: loading the kube-proxy-shaped base: $WAIT_OUT"; return 1; }
 	fi
+	return 0
+}
+
+# staged_start BACKEND S: when kproxy cannot load S Services in one sync (nft
+# --noflush at 10k), brings a new kproxy there through partial syncs of
+# STAGE_STEP Services each, so that changes and the data path can still be
+# measured at S. gen_cluster.py's states of fewer Services are prefixes of
+# the larger ones.
+staged_start() {
+	local _b=$1 _s=$2 _d=$TMP/data/$2 k p _n0 _t0 _t1 _st _max=0 _steps=0 _pids="" _err
+	say "$_b: kproxy's cold start at $_s services did not finish: staging it by $STAGE_STEP services"
+	stop_kproxy
+	printf '*nat\nCOMMIT\n*filter\nCOMMIT\n' >"$TMP/flush.rules"
+	in_ns node "iptables-$_b-restore" -w 5 <"$TMP/flush.rules" || { fail "$_b: flushing node"; return 1; }
+	for k in $(seq "$STAGE_STEP" "$STAGE_STEP" $((_s - 1))); do
+		[ -f "$_d/stage-$k.json" ] && continue
+		$PY "$HERE/gen_cluster.py" "$k" $E >"$_d/stage-$k.json" &
+		_pids="$_pids $!"
+	done
+	for p in $_pids; do wait "$p" || die gen_cluster.py; done
+	cp "$_d/base.json" "$_d/stage-$_s.json"
+	$U chains "$_d/base.rules" nat | sed -n 1p >"$TMP/first.exist"
+	_t0=$(date +%s%N)
+	start_kproxy "$_b" "$_d/stage-$STAGE_STEP.json" "$TMP/first.exist" $STAGE_CAP
+	[ "$WAIT_RC" -eq 0 ] || return 1
+	for k in $(seq $((2 * STAGE_STEP)) "$STAGE_STEP" "$_s") $([ $((_s % STAGE_STEP)) -ne 0 ] && echo "$_s"); do
+		_st=$(date +%s%N)
+		_n0=$(applied_count "$KP_LOG")
+		cp "$_d/stage-$k.json" "$TMP/stage/next.json"
+		mv "$TMP/stage/next.json" "$STATE"
+		wait_applied "$KP_LOG" "$_n0" $STAGE_CAP ||
+			{ fail "$_b: staged start: no sync applied at $k services"; kp_tail; return 1; }
+		_steps=$((_steps + 1))
+		_st=$((($(date +%s%N) - _st) / 1000000))
+		[ $_st -gt $_max ] && _max=$_st
+	done
+	_t1=$(date +%s%N)
+	kwait node "$_b" "$_d/cold.exist" /dev/null 60
+	[ "$WAIT_RC" -eq 0 ] || { fail "$_b: staged start: rules missing: $WAIT_OUT"; kp_tail; return 1; }
+	_err=$(kproxy_errors "$KP_LOG")
+	[ -z "$_err" ] || { fail "$_b: staged start: a restore failed:"; echo "$_err" >&2; kp_tail; return 1; }
+	sleep 1
+	KP_RSS=$(rss "$KP_PID" VmRSS)
+	row 2 "  instead: staged start, +$STAGE_STEP services per sync" "${_s}x$E" "$_b" \
+		"$(fmt_ms $(((_t1 - _t0) / 1000000))) ($((_steps + 1)) syncs, slowest $(fmt_ms $_max))" \
+		"iptables-restore, flush mode, kproxy payload (floor)" "$(fmt_ms "$FLOOR_MS")" \
+		"$(ratio $(((_t1 - _t0) / 1000000)) "$FLOOR_MS")" -
+	row 5 "kproxy RSS after the staged start" "${_s}x$E" "$_b" "$(mb "$KP_RSS")" \
+		"iptables-restore peak (floor)" "$(mb "$FLOOR_PEAK")" "$(ratio "$KP_RSS" "$FLOOR_PEAK")" \
+		"<=64 MB at 10k"
+	KP_SYNCED=1
 	return 0
 }
 
@@ -670,15 +737,28 @@ rates() {
 	echo "$all" | $U stats | awk '{ printf "%d\n", $1 }'
 }
 
+# debug_rules FILE BACKEND: kproxy's rules for the dispatch order: /debug/rules
+# (the last payload applied) when it holds nat KPROXY-SERVICES, that is after
+# kproxy's first (full) sync; after partial syncs (the staged start), what the
+# kernel holds (iptables-save -t filter, -t nat), as partial payloads, and
+# even ?pending=1, leave out the shared chains that did not change.
+debug_rules() {
+	ip netns exec "$P-node" curl -sf http://127.0.0.1:10249/debug/rules >"$1" || return 1
+	grep -q '^-A KPROXY-SERVICES ' "$1" && return 0
+	{
+		in_ns node "iptables-$2-save" -t filter
+		in_ns node "iptables-$2-save" -t nat
+	} >"$1"
+}
+
 datapath() {
 	local _b=$1 _s=$2 _d=$TMP/data/$2 f_ip f_port f_cost l_ip l_port l_cost _fw
 	say "$_b: data path at $_s services"
+	F_RATE=""
 	in_ns srv "$KPB" serve 8000 </dev/null >/dev/null 2>&1 &
 	echo $! >"$TMP/server.pid"
 	sleep 0.2
-	ip netns exec "$P-node" curl -sf http://127.0.0.1:10249/debug/rules >"$_d/debug-$_b.rules" ||
-		{ fail "$_b: GET /debug/rules"; return 1; }
-	grep -q '^\*nat' "$_d/debug-$_b.rules" || in_ns node "iptables-$_b-save" >"$_d/debug-$_b.rules"
+	debug_rules "$_d/debug-$_b.rules" "$_b" || { fail "$_b: GET /debug/rules"; return 1; }
 	$U dispatch "$_d/debug-$_b.rules" >"$_d/dispatch-$_b" || { fail "$_b: dispatch order"; return 1; }
 	read -r _ f_ip f_port f_cost < <(grep '^first' "$_d/dispatch-$_b")
 	read -r _ l_ip l_port l_cost < <(grep '^last' "$_d/dispatch-$_b")
@@ -714,14 +794,14 @@ datapath_small() {
 	$U chains "$_d/base.rules" nat | sed -n '1p;$p' >"$_d/cold.exist"
 	start_kproxy "$_b" "$_d/base.json" "$_d/cold.exist" 60
 	[ "$WAIT_RC" -eq 0 ] || return 1
-	ip netns exec "$P-node" curl -sf http://127.0.0.1:10249/debug/rules >"$_d/debug-$_b.rules"
+	debug_rules "$_d/debug-$_b.rules" "$_b" || { fail "$_b: GET /debug/rules"; return 1; }
 	$U dispatch "$_d/debug-$_b.rules" >"$_d/dispatch-$_b" || { fail "$_b: dispatch order"; return 1; }
 	read -r _ f_ip f_port f_cost < <(grep '^first' "$_d/dispatch-$_b")
 	read -r _ l_ip l_port l_cost < <(grep '^last' "$_d/dispatch-$_b")
 	_r10=$(rates "$l_ip" "$l_port") || { fail "$_b: connections with 10 services"; return 1; }
 	_fw=$(awk '$1 == "filter" { print $2 }' "$_d/dispatch-$_b")
 	row 6 "new conn/s, 10 services ($l_ip: nat $l_cost + filter $_fw rules)" "10x$E" "$_b" "$_r10" \
-		"first service at ${SC}x$E" "$F_RATE" "$(ratio "$_r10" "$F_RATE")" -
+		"first service at ${SC}x$E" "${F_RATE:-?}" "$(ratio "$_r10" "${F_RATE:-}")" -
 	stop_kproxy
 }
 
@@ -775,10 +855,16 @@ change_rows() {
 	_ph=$(awk '$1 == "reload" { r = $2 } $1 == "wait" { w = $2 } $1 == "build" { b = $2 }
 		$1 == "restore" { x = $2 } $1 == "logged" { l = $2 } $1 == "seen" { s = $2 }
 		$1 == "full" { f = $2 } $1 == "n" { n = $2 }
-		END { printf "inotify debounce 100 + re-read/decode %.0f, queue %.0f, build %.0f, " \
-			"restore %.0f, logged at %.0f, seen at %.0f ms (medians; %d of %d syncs full)",
-			r - 100, (w < 0 ? 0 : w), b, x, l, s, f, n }' "$TMP/kp-$_ser.phases")
+		END { printf "file reload (20 ms debounce, re-read, decode, reconcile) %.0f, queue %.0f, " \
+			"build %.0f, restore %.0f, logged at %.0f, seen at %.0f ms (medians; %d of %d syncs full)",
+			r, (w < 0 ? 0 : w), b, x, l, s, f, n }' "$TMP/kp-$_ser.phases")
 	row "$_sec" "  kproxy phases" "${_s}x$E" "$_b" "$_ph" - - - -
+	# Without the file reload, an artifact of --from-file (the whole state
+	# is re-read and decoded; from the API a change is one watch event).
+	_own=$(awk '$1 == "own" { print $2 }' "$TMP/kp-$_ser.phases")
+	row "$_sec" "  kproxy's own part, model changed to kernel: median" "${_s}x$E" "$_b" \
+		"$(fmt_ms "$_own")" "minimal --noflush delta (floor)" "$(fmt_ms "$fmed")" \
+		"$(ratio "$_own" "$fmed")" "$_tgt"
 	_w=$(awk '$1 == "written" { w = $2 } $1 == "total" { t = $2 } END { printf "%d of %d", w, t }' \
 		"$TMP/kp-$_ser.phases")
 	row "$_sec" "  nat rules written per change" "${_s}x$E" "$_b" "$_w" \
@@ -847,6 +933,34 @@ changes() {
 	[ -z "$_err" ] || { fail "$_b: kproxy's restore failed during the changes:"; echo "$_err" >&2; }
 }
 
+# watch_changes BACKEND S: one endpoint change at a time through the API
+# watch, as in production: test/fakeapi.py serves S Services of E endpoints
+# (and the changed one) to a new kproxy in a namespace of its own
+# (watch_latency.sh); the time runs from the change posted to the fake API
+# server to kproxy's /debug/rules showing the new endpoint, which it does
+# once the restore carrying it has exited 0. Compared with the floor deltas
+# of the same run (the file-driven series above).
+watch_changes() {
+	local _b=$1 _s=$2 _out med p99 n fmed fp99 _tgt="<=1.3x (nft)"
+	[ "$_b" = legacy ] && _tgt="<=1.1x (legacy)"
+	[ -s "$TMP/floor-ep.ms" ] || return 0
+	say "$_b: $CHANGES endpoint changes through the API watch at $_s services"
+	_out=$(CHANGES=$CHANGES SERVICES=$_s ENDPOINTS=$E KPROXY_BACKEND=$_b \
+		sh "$HERE/watch_latency.sh" "$KPROXY" 2>&1)
+	read -r med p99 n < <(echo "$_out" | awk '$1 == "applied" { print $3, $6, $NF }' | tr -d '(n=)')
+	if [ -z "${med:-}" ]; then
+		fail "$_b: watch_latency.sh: $(echo "$_out" | tail -n 5)"
+		return 1
+	fi
+	read -r fmed fp99 _ _ _ < <($U stats <"$TMP/floor-ep.ms")
+	row 3 "one endpoint change via the API watch: median (n=$n)" "${_s}x$E" "$_b" \
+		"$(fmt_ms "$med")" "minimal --noflush delta (floor)" "$(fmt_ms "$fmed")" \
+		"$(ratio "$med" "$fmed")" "$_tgt"
+	row 3 "one endpoint change via the API watch: p99" "${_s}x$E" "$_b" \
+		"$(fmt_ms "$p99")" "minimal --noflush delta (floor)" "$(fmt_ms "$fp99")" \
+		"$(ratio "$p99" "$fp99")" "$_tgt"
+}
+
 # ---- main -------------------------------------------------------------------------------
 
 say "machine: $MACHINE, kernel $KVER; kproxy $KPVER ($GITREV); sizes $SIZES; changes at $SC"
@@ -875,6 +989,7 @@ for b in $BACKENDS; do
 		rm -f "$TMP/server.pid"
 		stop_kproxy
 		for n in node pod srv floor kube; do ns_del $n; done
+		watch_changes "$b" "$s"
 	done
 done
 

@@ -323,6 +323,7 @@ def cmd_phases(a):
             "restore": restore if restore is not None else float("nan"),
             "logged": t_app - t0,
             "seen": elapsed,
+            "own": elapsed - (reload_t - t0),
             "written": written,
             "total": total,
             "full": kind == "a full",
@@ -332,7 +333,7 @@ def cmd_phases(a):
         return
     print("n %d" % len(rows))
     print("full %d" % sum(r["full"] for r in rows))
-    for k in ("reload", "wait", "build", "restore", "logged", "seen", "written", "total"):
+    for k in ("reload", "wait", "build", "restore", "logged", "seen", "own", "written", "total"):
         print("%s %.1f" % (k, med([r[k] for r in rows])))
 
 

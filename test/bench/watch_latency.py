@@ -6,10 +6,11 @@ Run by watch_latency.sh inside the bench's network namespace, next to
 test/fakeapi.py and a kproxy watching it:
 
   watch_latency.py --api URL --metrics URL --save CMD [--changes N] [--services N]
+                   [--endpoints N]
 
 It gives the fake API server this node, SERVICES background Services with
-two endpoints each and one Service "bench", waits for kproxy to program
-them, then makes CHANGES changes one at a time. Each change replaces bench's
+ENDPOINTS endpoints each (default 2) and one Service "bench", waits for
+kproxy to program them (the kernel is read every second), then makes CHANGES changes one at a time. Each change replaces bench's
 EndpointSlice with one whose only endpoint has a new address. For each it
 measures, from just before the control POST:
 
@@ -165,6 +166,7 @@ def main():
     ap.add_argument("--save", required=True, help="the backend's iptables-save command")
     ap.add_argument("--changes", type=int, default=100)
     ap.add_argument("--services", type=int, default=100)
+    ap.add_argument("--endpoints", type=int, default=2)
     args = ap.parse_args()
 
     api, metrics = Client(args.api), Client(args.metrics)
@@ -173,17 +175,27 @@ def main():
         name = "svc-%d" % i
         objects.append(service(name, "198.19.%d.%d" % (1 + i // 250, 1 + i % 250)))
         objects.append(
-            endpoint_slice(name, ["198.18.2.%d" % (2 + i % 250), "198.18.3.%d" % (2 + i % 250)])
+            endpoint_slice(
+                name,
+                ["198.%d.%d.%d" % (20 + k // 250, k % 250, 2 + i % 250) for k in range(args.endpoints)],
+            )
         )
     objects.append(service("bench", "198.19.0.10"))
     objects.append(endpoint_slice("bench", ["198.18.1.2"]))
     put(api, objects)
-    if wait_rules(metrics, b"--to-destination 198.18.1.2:8080", 30) is None:
-        # Not there in the last payload: the first (full) sync may have been
-        # followed by another. The kernel must have it in any case.
+    # The kernel, not /debug/rules: at scale the first sync's chains come in
+    # batches, and its last payload is tens of MB.
+    deadline = time.monotonic() + max(30, args.services / 10)
+    last_svc = "198.19.%d.%d" % (1 + (args.services - 1) // 250, 1 + (args.services - 1) % 250)
+    while True:
         out = subprocess.run(args.save.split() + ["-t", "nat"], capture_output=True, text=True)
-        if "--to-destination 198.18.1.2:8080" not in out.stdout:
-            raise SystemExit("watch_latency: kproxy did not program the initial state in 30 s")
+        if "--to-destination 198.18.1.2:8080" in out.stdout and (
+            args.services == 0 or last_svc + "/32" in out.stdout
+        ):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit("watch_latency: kproxy did not program the initial state in time")
+        time.sleep(1)
 
     applied, kernel = [], []
     for i in range(args.changes):

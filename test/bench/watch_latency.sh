@@ -9,7 +9,7 @@
 #
 # Usage: test/bench/watch_latency.sh KPROXY
 #	KPROXY_BACKEND=nft|legacy (default nft), CHANGES (100), SERVICES (100
-#	background Services of two endpoints each), KEEP_LOG=FILE (where to
+#	background Services), ENDPOINTS (2 per background Service), KEEP_LOG=FILE (where to
 #	copy kproxy's log before the namespace goes).
 # Measure with the release build (build/kproxy): the sanitized one is slower.
 set -u
@@ -93,8 +93,8 @@ wait_for 20 grep -q 'sync: applied' "$TMP/kproxy.log" || {
 	exit 1
 }
 
-echo "watch_latency: $KPROXY, $BACKEND backend, ${SERVICES:-100} background services," \
+echo "watch_latency: $KPROXY, $BACKEND backend, ${SERVICES:-100}x${ENDPOINTS:-2} background services," \
 	"${CHANGES:-100} changes, --iptables-min-sync-period 0"
 ip netns exec "$NS" "$PY" "$HERE/watch_latency.py" --api "$API" \
 	--metrics http://127.0.0.1:10249 --save "iptables-$BACKEND-save" \
-	--changes "${CHANGES:-100}" --services "${SERVICES:-100}"
+	--changes "${CHANGES:-100}" --services "${SERVICES:-100}" --endpoints "${ENDPOINTS:-2}"
