@@ -433,10 +433,72 @@ static const char *family_name(enum k8s_family family)
 	return "?";
 }
 
-static int check_ip(struct dctx *c, const char *key, const char *s, struct k8s_addr *out)
+/**
+ * enum addr_use - what an address is for, which decides the ones refused.
+ * @ADDR_SERVICE: a cluster, external or load-balancer IP, or an endpoint:
+ *	kproxy matches it as a destination or DNATs to it.
+ * @ADDR_NODE: one of the Node's own addresses.
+ */
+enum addr_use {
+	ADDR_SERVICE,
+	ADDR_NODE,
+};
+
+/*
+ * Returns why an address that parsed cannot be used, or NULL. No packet is
+ * ever sent to the unspecified, broadcast or a multicast address, so none of
+ * them is a Service, an endpoint or a node. The API server refuses loopback
+ * and link-local endpoints and external IPs; kproxy refuses them for every
+ * Service address too, since a rule for 127.0.0.1 or 169.254.169.254 would
+ * capture the node's own traffic or its cloud's metadata service. An
+ * IPv4-mapped IPv6 address is refused because the API server reads it as
+ * IPv4 and inet_pton as IPv6: the two would disagree on its family.
+ */
+static const char *addr_unusable(const struct k8s_addr *a, enum addr_use use)
 {
+	static const uint8_t zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *b = a->bytes;
+	bool service = use == ADDR_SERVICE;
+
+	switch (a->family) {
+	case K8S_FAMILY_IPV4:
+		if (memcmp(b, zero, 4) == 0)
+			return "is the unspecified address";
+		if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
+			return "is the broadcast address";
+		if ((b[0] & 0xf0) == 224)
+			return "is a multicast address";
+		if (service && b[0] == 127)
+			return "is a loopback address";
+		if (service && b[0] == 169 && b[1] == 254)
+			return "is a link-local address";
+		break;
+	case K8S_FAMILY_IPV6:
+		if (memcmp(b, zero, 16) == 0)
+			return "is the unspecified address";
+		if (memcmp(b, mapped, sizeof(mapped)) == 0)
+			return "is an IPv4-mapped IPv6 address";
+		if (b[0] == 0xff)
+			return "is a multicast address";
+		if (service && memcmp(b, zero, 15) == 0 && b[15] == 1)
+			return "is a loopback address";
+		if (service && b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			return "is a link-local address";
+		break;
+	}
+	return NULL;
+}
+
+static int check_ip(struct dctx *c, const char *key, const char *s, enum addr_use use,
+		    struct k8s_addr *out)
+{
+	const char *why;
+
 	if (!k8s_addr_parse(s, out))
 		return fail_value(c, key, s, "is not a valid IP address");
+	why = addr_unusable(out, use);
+	if (why)
+		return fail_value(c, key, s, "%s", why);
 	return 0;
 }
 
@@ -670,7 +732,8 @@ static int service_cluster_ips(struct dctx *c, const cJSON *spec, struct k8s_ser
 		return r;
 	if (ip && !ip[0])
 		ip = NULL;
-	if (ip && strcmp(ip, "None") != 0 && check_ip(c, "clusterIP", ip, &svc->cluster_ips[0]) < 0)
+	if (ip && strcmp(ip, "None") != 0 &&
+	    check_ip(c, "clusterIP", ip, ADDR_SERVICE, &svc->cluster_ips[0]) < 0)
 		return -EINVAL;
 	r = get_array(c, spec, "clusterIPs", 2, &ips, &n);
 	if (r < 0)
@@ -699,13 +762,43 @@ static int service_cluster_ips(struct dctx *c, const cJSON *spec, struct k8s_ser
 	for (i = 0; i < n; i++) {
 		snprintf(ikey, sizeof(ikey), "clusterIPs[%zu]", i);
 		key = ips ? ikey : "clusterIP";
-		if (check_ip(c, key, list[i], &svc->cluster_ips[i]) < 0)
+		if (check_ip(c, key, list[i], ADDR_SERVICE, &svc->cluster_ips[i]) < 0)
 			return -EINVAL;
 	}
 	if (n == 2 && svc->cluster_ips[0].family == svc->cluster_ips[1].family)
 		return fail_value(c, "clusterIPs[1]", list[1],
 				  "is of the same family as spec.clusterIPs[0]");
 	svc->n_cluster_ips = n;
+	return 0;
+}
+
+/*
+ * A Service's ports are told apart by name (each port's chains are named
+ * after it, and a slice's ports are matched to it by name), so a Service of
+ * more than one port names each, and no name, port/protocol pair or node
+ * port/protocol pair comes twice: the API server refuses such a Service, and
+ * kproxy would write the same chain twice. Checks p (at the current path,
+ * with the given name) against the ports of svc before it, of n in all.
+ */
+static int service_port_unique(struct dctx *c, const struct k8s_service *svc, size_t n,
+			       const char *name, const struct k8s_service_port *p)
+{
+	const struct k8s_service_port *q;
+	size_t j;
+
+	if (n > 1 && !name[0])
+		return fail(c, "name", "missing (required when there is more than one port)");
+	for (j = 0; j < svc->n_ports; j++) {
+		q = &svc->ports[j];
+		if (strcmp(q->name, name) == 0)
+			return fail_value(c, "name", name, "is already used by ports[%zu]", j);
+		if (q->port == p->port && q->protocol == p->protocol)
+			return fail(c, "port", "%u/%s is already used by ports[%zu]",
+				    (unsigned)p->port, k8s_protocol_name(p->protocol), j);
+		if (p->node_port && q->node_port == p->node_port && q->protocol == p->protocol)
+			return fail(c, "nodePort", "%u/%s is already used by ports[%zu]",
+				    (unsigned)p->node_port, k8s_protocol_name(p->protocol), j);
+	}
 	return 0;
 }
 
@@ -732,8 +825,10 @@ static int service_ports(struct dctx *c, const cJSON *spec, struct k8s_service *
 		r = get_int(c, item, "nodePort", 0, 65535, &node_port);
 		if (r < 0)
 			break;
-		r = 0;
 		p.node_port = (uint16_t)node_port;
+		r = service_port_unique(c, svc, n, name, &p);
+		if (r < 0)
+			break;
 		p.name = xstrdup(name);
 		svc->ports[svc->n_ports++] = p;
 		path_pop(c, imark);
@@ -759,7 +854,7 @@ static int service_external_ips(struct dctx *c, const cJSON *spec, struct k8s_se
 		r = as_string(c, item, key, K8S_MAX_NAME, &s);
 		if (r < 0)
 			return r;
-		if (check_ip(c, key, s, &svc->external_ips[svc->n_external_ips]) < 0)
+		if (check_ip(c, key, s, ADDR_SERVICE, &svc->external_ips[svc->n_external_ips]) < 0)
 			return -EINVAL;
 		svc->n_external_ips++;
 	}
@@ -848,9 +943,9 @@ static int service_spec(struct dctx *c, const cJSON *spec, struct k8s_service *s
 	if (r < 0)
 		return r;
 	svc->external_policy = (enum k8s_traffic_policy)e;
-	svc->external_policy_set = cJSON_GetObjectItemCaseSensitive(spec, "externalTrafficPolicy") &&
-				   !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
-					   spec, "externalTrafficPolicy"));
+	svc->external_policy_set =
+		cJSON_GetObjectItemCaseSensitive(spec, "externalTrafficPolicy") &&
+		!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(spec, "externalTrafficPolicy"));
 	r = get_enum(c, spec, "internalTrafficPolicy", traffic_policies, "traffic policy",
 		     K8S_POLICY_CLUSTER, &e);
 	if (r < 0)
@@ -897,7 +992,7 @@ static int service_status(struct dctx *c, const cJSON *status, struct k8s_servic
 		if (r < 0)
 			goto out;
 		if (ip && ip[0]) {
-			r = check_ip(c, "ip", ip, &in->ip);
+			r = check_ip(c, "ip", ip, ADDR_SERVICE, &in->ip);
 			if (r < 0)
 				goto out;
 			r = get_enum(c, item, "ipMode", ip_modes, "IP mode", K8S_IPMODE_UNSET, &e);
@@ -961,31 +1056,41 @@ fail:
 static int slice_ports(struct dctx *c, const cJSON *json, struct k8s_slice *slice)
 {
 	const cJSON *ports, *item;
-	size_t n, i = 0, mark;
+	size_t n, i = 0, mark, *at;
 	int r = 0;
 
 	r = get_array(c, json, "ports", K8S_MAX_SLICE_PORTS, &ports, &n);
 	if (r < 0 || n == 0)
 		return r;
 	slice->ports = xcalloc(n, sizeof(*slice->ports));
+	at = xcalloc(n, sizeof(*at));
 	mark = path_push(c, "ports");
 	for (item = first_item(ports); item; item = item->next) {
 		struct k8s_slice_port p = { 0 };
-		size_t imark = path_index(c, i++);
+		size_t imark = path_index(c, i++), j;
 		const char *name;
 
 		/* A port without a number has no meaning to a proxy; it is skipped. */
 		r = decode_port(c, item, true, &name, &p.protocol, &p.port);
 		if (r < 0)
 			break;
+		/* Ports are matched to the Service's by name: one name, one port. */
+		for (j = 0; r > 0 && j < slice->n_ports; j++)
+			if (strcmp(slice->ports[j].name, name) == 0)
+				r = fail_value(c, "name", name, "is already used by ports[%zu]",
+					       at[j]);
+		if (r < 0)
+			break;
 		if (r > 0) {
 			p.name = xstrdup(name);
+			at[slice->n_ports] = i - 1;
 			slice->ports[slice->n_ports++] = p;
 		}
 		r = 0;
 		path_pop(c, imark);
 	}
 	path_pop(c, mark);
+	free(at);
 	return r;
 }
 
@@ -1025,7 +1130,7 @@ static int slice_endpoint(struct dctx *c, const cJSON *item, enum k8s_address_ty
 	switch (type) {
 	case K8S_ADDRTYPE_IPV4:
 	case K8S_ADDRTYPE_IPV6:
-		if (check_ip(c, "addresses[0]", addr, &ep->addr) < 0)
+		if (check_ip(c, "addresses[0]", addr, ADDR_SERVICE, &ep->addr) < 0)
 			return -EINVAL;
 		family = type == K8S_ADDRTYPE_IPV4 ? K8S_FAMILY_IPV4 : K8S_FAMILY_IPV6;
 		if (ep->addr.family != family)
@@ -1188,7 +1293,7 @@ static int subset_addresses(struct dctx *c, const cJSON *subset, struct k8s_slic
 		r = get_required_string(c, item, "ip", K8S_MAX_NAME, &ip);
 		if (r < 0)
 			break;
-		r = check_ip(c, "ip", ip, &ep->addr);
+		r = check_ip(c, "ip", ip, ADDR_SERVICE, &ep->addr);
 		if (r < 0)
 			break;
 		/* A subset holds one family: the one of its first address. */
@@ -1219,7 +1324,7 @@ static int subset_addresses(struct dctx *c, const cJSON *subset, struct k8s_slic
 static int subset_ports(struct dctx *c, const cJSON *subset, struct k8s_slice *s)
 {
 	const cJSON *ports, *item;
-	size_t n, i = 0, mark;
+	size_t n, i = 0, j, mark;
 	int r;
 
 	r = get_array(c, subset, "ports", K8S_MAX_PORTS, &ports, &n);
@@ -1235,7 +1340,17 @@ static int subset_ports(struct dctx *c, const cJSON *subset, struct k8s_slice *s
 		r = decode_port(c, item, false, &name, &p.protocol, &p.port);
 		if (r < 0)
 			break;
+		/* As in a Service: names are required with more than one port, and unique. */
+		if (n > 1 && !name[0]) {
+			r = fail(c, "name", "missing (required when there is more than one port)");
+			break;
+		}
 		r = 0;
+		for (j = 0; r == 0 && j < s->n_ports; j++)
+			if (strcmp(s->ports[j].name, name) == 0)
+				r = fail_value(c, "name", name, "is already used by ports[%zu]", j);
+		if (r < 0)
+			break;
 		p.name = xstrdup(name);
 		s->ports[s->n_ports++] = p;
 		path_pop(c, imark);
@@ -1336,7 +1451,7 @@ static int node_addresses(struct dctx *c, const cJSON *addrs, const char *want,
 			r = get_required_string(c, item, "address", K8S_MAX_NAME, &addr);
 			if (r < 0)
 				break;
-			r = check_ip(c, "address", addr, &a);
+			r = check_ip(c, "address", addr, ADDR_NODE, &a);
 			if (r < 0)
 				break;
 			if (strcmp(type, want) == 0)
@@ -1552,6 +1667,38 @@ static bool is_space(char ch)
 }
 
 /*
+ * cJSON keeps strings as C strings, so a NUL in one ends it early: the name
+ * "web\u0000evil" would be read as "web" and take the place of the real
+ * Service web. JSON allows no raw NUL (that is refused as invalid); each
+ * \u0000 escape is rewritten as \ufffd, the replacement character, which has
+ * the same length (byte offsets in messages stay right) and which no validated
+ * field accepts. Returns a rewritten copy of text (free() it), or NULL when
+ * there is no such escape.
+ */
+static char *replace_nul_escapes(const char *text, size_t len)
+{
+	static const char nul[] = "\\u0000", fffd[] = "\\ufffd";
+	char *copy = NULL;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		/* Whatever follows a backslash is escaped, so "\\u0000" is no NUL. */
+		if (len - i >= sizeof(nul) - 1 && memcmp(text + i, nul, sizeof(nul) - 1) == 0) {
+			if (!copy) {
+				copy = xmalloc(len + 1);
+				memcpy(copy, text, len);
+				copy[len] = '\0';
+			}
+			memcpy(copy + i, fffd, sizeof(fffd) - 1);
+		}
+		i++;
+	}
+	return copy;
+}
+
+/*
  * A List from GET on a collection: "kind" is "ServiceList" and the like, and
  * then its items carry no kind of their own; a "List" (from kubectl) has
  * items that say what they are. A single object is read as a list of one.
@@ -1560,7 +1707,8 @@ int decode_list_parse(const char *text, size_t len, struct decode_list *list, st
 {
 	const struct kind_info *item_kind = NULL;
 	const cJSON *items, *item;
-	const char *end = NULL, *kind;
+	const char *end = NULL, *kind, *nul;
+	char *copy = NULL;
 	cJSON *root = NULL;
 	struct dctx c;
 	size_t n, i = 0, kind_len;
@@ -1570,10 +1718,20 @@ int decode_list_parse(const char *text, size_t len, struct decode_list *list, st
 	ctx_init(&c, err, "list", "");
 	if (len > K8S_MAX_DOCUMENT)
 		return fail(&c, NULL, "too large (%zu bytes, max %u)", len, K8S_MAX_DOCUMENT);
+	nul = memchr(text, '\0', len);
+	if (nul)
+		return fail(&c, NULL, "not valid JSON (NUL byte at byte %zu)",
+			    (size_t)(nul - text));
+	copy = replace_nul_escapes(text, len);
+	if (copy)
+		text = copy;
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (!root)
-		return fail(&c, NULL, "not valid JSON (at byte %zu)",
-			    end && end >= text ? (size_t)(end - text) : (size_t)0);
+	r = -EINVAL;
+	if (!root) {
+		fail(&c, NULL, "not valid JSON (at byte %zu)",
+		     end && end >= text ? (size_t)(end - text) : (size_t)0);
+		goto out;
+	}
 	while (end < text + len && is_space(*end))
 		end++;
 	r = -EINVAL;
@@ -1619,5 +1777,6 @@ int decode_list_parse(const char *text, size_t len, struct decode_list *list, st
 		list_add(list, item, i++, item_kind);
 out:
 	cJSON_Delete(root);
+	free(copy);
 	return r;
 }

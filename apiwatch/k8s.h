@@ -3,8 +3,10 @@
  * k8s - plain values decoded from Kubernetes API objects. Pure: no I/O.
  *
  * Every value here has been validated by apiwatch/decode: names follow
- * DNS-1123, addresses went through inet_pton, ports are in range and enums are
- * known. Nothing else in kproxy reads JSON. Each object owns all its memory and
+ * DNS-1123, addresses went through inet_pton and can be used (never the
+ * unspecified, broadcast, a multicast or an IPv4-mapped address, nor a
+ * loopback or link-local one for a Service or endpoint), ports are in range
+ * and each port name and number comes once per object, and enums are known. Nothing else in kproxy reads JSON. Each object owns all its memory and
  * is freed with its k8s_*_free(), which accepts NULL.
  */
 #ifndef KPROXY_K8S_H

@@ -37,6 +37,14 @@ static const struct featuregate_spec pseudo_gates[] = {
 /* Not named in the value being parsed; otherwise the last value given (0 or 1). */
 #define UNNAMED (-1)
 
+/* Bytes of a gate name or value that a message repeats. */
+#define ECHO_MAX 64
+
+/* A piece of the --feature-gates value made fit to repeat in a message. */
+struct echo {
+	char s[ECHO_MAX + sizeof("...")];
+};
+
 /* One non-empty item of a --feature-gates value, blanks trimmed. */
 struct item {
 	const char *name;
@@ -49,6 +57,25 @@ struct item {
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
+}
+
+/*
+ * Copies at most ECHO_MAX bytes of s[0..n), each byte that is not printable
+ * ASCII (and the double quote and backslash) replaced by '?', with "..."
+ * after a piece that was cut: the message stays on one line and short enough
+ * for the list of known gates to follow it.
+ */
+static const char *echo(const char *s, size_t n, struct echo *e)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < ECHO_MAX; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		e->s[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	strcpy(e->s + i, n > ECHO_MAX ? "..." : "");
+	return e->s;
 }
 
 static void trim(const char **s, size_t *n)
@@ -111,10 +138,11 @@ static int lookup(const struct featuregate_spec *tab, size_t n, const struct ite
 static int unknown_gate(const struct item *it, struct errbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct echo e;
 	int rc;
 
-	strbuf_addf(&sb, "unrecognized feature gate: %.*s\nknown gates:\n", (int)it->name_len,
-		    it->name);
+	strbuf_addf(&sb, "unrecognized feature gate: %s\nknown gates:\n",
+		    echo(it->name, it->name_len, &e));
 	featuregate_format_known(&sb);
 	/* The caller adds its own line end. */
 	if (sb.len > 0 && sb.buf[sb.len - 1] == '\n')
@@ -143,6 +171,7 @@ int featuregate_parse(struct featuregate_set *set, const char *spec, struct errb
 	int named[FEATUREGATE_COUNT];
 	int all[ARRAY_SIZE(pseudo_gates)];
 	struct featuregate_set next = *set;
+	struct echo name, value;
 	const char *p;
 	struct item it;
 	size_t i, k;
@@ -152,11 +181,12 @@ int featuregate_parse(struct featuregate_set *set, const char *spec, struct errb
 		spec = "";
 	for (p = spec; next_item(&p, &it);) {
 		if (!it.has_value)
-			return errbuf_set(err, "missing bool value for %.*s", (int)it.name_len,
-					  it.name);
+			return errbuf_set(err, "missing bool value for %s",
+					  echo(it.name, it.name_len, &name));
 		if (item_value(&it) < 0)
-			return errbuf_set(err, "invalid value of %.*s=%.*s, want true or false",
-					  (int)it.name_len, it.name, (int)it.value_len, it.value);
+			return errbuf_set(err, "invalid value of %s=%s, want true or false",
+					  echo(it.name, it.name_len, &name),
+					  echo(it.value, it.value_len, &value));
 	}
 
 	for (i = 0; i < FEATUREGATE_COUNT; i++)

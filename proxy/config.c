@@ -25,6 +25,9 @@
 /* --help keeps within this many columns where the flag names allow. */
 #define USAGE_COLUMNS 100
 
+/* Bytes of a command-line value that a message repeats. */
+#define ECHO_MAX 100
+
 #define DURATION_EXAMPLES "not a duration (examples: 1s, 500ms, 1m30s)"
 #define NODE_NAME_RULE                                                                             \
 	"not a valid node name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')"
@@ -277,6 +280,36 @@ static const struct {
 
 static const char *const url_schemes[] = { "http://", "https://" };
 
+/* A command-line value made fit to repeat in a message (see echo_n()). */
+struct echo {
+	char s[ECHO_MAX + sizeof("...")];
+};
+
+/*
+ * Copies at most ECHO_MAX bytes of s[0..n) for a message, each byte that is
+ * not printable ASCII (and the double quote and backslash) replaced by '?',
+ * with "..." after a value that was cut. A message then stays on one line
+ * whatever the value holds, and a long value cannot push the reason after it
+ * out of the error buffer.
+ */
+static const char *echo_n(const char *s, size_t n, struct echo *e)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < ECHO_MAX; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		e->s[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	strcpy(e->s + i, n > ECHO_MAX ? "..." : "");
+	return e->s;
+}
+
+static const char *echo(const char *s, struct echo *e)
+{
+	return echo_n(s, strlen(s), e);
+}
+
 static void *field(const struct parse_ctx *ctx, const struct flag *f)
 {
 	return (char *)ctx->cfg + f->off;
@@ -342,6 +375,7 @@ static int cidr_list_parse(const char *val, struct k8s_cidr *out, size_t *n, str
 	bool many = strchr(val, ',') != NULL;
 	const char *p = val, *s, *comma;
 	size_t count = 0, len;
+	struct echo e;
 
 	len = strlen(val);
 	trim(&p, &len);
@@ -362,7 +396,7 @@ static int cidr_list_parse(const char *val, struct k8s_cidr *out, size_t *n, str
 		}
 		if (len >= sizeof(item) || !k8s_cidr_parse(item, &tmp[count])) {
 			if (many)
-				return errbuf_set(err, "\"%.*s\" is not a CIDR", (int)len, s);
+				return errbuf_set(err, "\"%s\" is not a CIDR", echo_n(s, len, &e));
 			return errbuf_set(err, "not a CIDR");
 		}
 		count++;
@@ -761,12 +795,15 @@ static bool exact_name(const char *token, const struct flag *f)
 
 static int unknown_flag(const char *token, int optopt_val, struct errbuf *err)
 {
+	char ch = (char)optopt_val;
+	struct echo e;
+
 	if (optopt_val > 0 && optopt_val < FLAG_VAL_BASE)
-		return errbuf_set(err, "unknown flag: -%c", optopt_val);
+		return errbuf_set(err, "unknown flag: -%s", echo_n(&ch, 1, &e));
 	if (strncmp(token, "--", 2) == 0)
-		return errbuf_set(err, "unknown flag: --%.*s", (int)token_name_len(token),
-				  token + 2);
-	return errbuf_set(err, "unknown flag: %s", token);
+		return errbuf_set(err, "unknown flag: --%s",
+				  echo_n(token + 2, token_name_len(token), &e));
+	return errbuf_set(err, "unknown flag: %s", echo(token, &e));
 }
 
 /*
@@ -795,6 +832,7 @@ static int default_hostname(struct config *cfg, struct errbuf *err)
 {
 	const char *env = getenv("NODE_NAME");
 	char host[HOST_NAME_MAX + 1];
+	struct echo e;
 	size_t i;
 
 	if (env && *env) {
@@ -802,7 +840,7 @@ static int default_hostname(struct config *cfg, struct errbuf *err)
 			return errbuf_set(err,
 					  "invalid value \"%s\" in $NODE_NAME: " NODE_NAME_RULE
 					  "; set --hostname-override",
-					  env);
+					  echo(env, &e));
 		cfg->hostname = xstrdup(env);
 		return 0;
 	}
@@ -818,7 +856,7 @@ static int default_hostname(struct config *cfg, struct errbuf *err)
 	if (!k8s_is_dns1123_subdomain(host))
 		return errbuf_set(err,
 				  "host name \"%s\" is " NODE_NAME_RULE "; set --hostname-override",
-				  host);
+				  echo(host, &e));
 	cfg->hostname = xstrdup(host);
 	return 0;
 }
@@ -864,6 +902,7 @@ int config_parse_argv(struct config *cfg, int argc, char **argv, struct errbuf *
 	struct parse_ctx ctx = { cfg, 0 };
 	const struct flag *f;
 	const char *val;
+	struct echo e;
 	int c, at, longidx, rc;
 
 	build_options(longopts, shortopts);
@@ -877,7 +916,7 @@ int config_parse_argv(struct config *cfg, int argc, char **argv, struct errbuf *
 		if (c == -1)
 			break;
 		if (c == 1)
-			return errbuf_set(err, "unexpected argument \"%s\"", optarg);
+			return errbuf_set(err, "unexpected argument \"%s\"", echo(optarg, &e));
 		if (c == ':' || c == '?')
 			return getopt_error(c, argv[at], err);
 		f = flag_by_val(c);
@@ -889,13 +928,13 @@ int config_parse_argv(struct config *cfg, int argc, char **argv, struct errbuf *
 			val++;
 		rc = f->parse(&ctx, f, val, err);
 		if (rc < 0) {
-			errbuf_prefix(err, "invalid value \"%s\" for --%s", val ? val : "",
-				      f->name);
+			errbuf_prefix(err, "invalid value \"%s\" for --%s",
+				      echo(val ? val : "", &e), f->name);
 			return rc;
 		}
 	}
 	if (optind < argc)
-		return errbuf_set(err, "unexpected argument \"%s\"", argv[optind]);
+		return errbuf_set(err, "unexpected argument \"%s\"", echo(argv[optind], &e));
 	return finish(&ctx, err);
 }
 

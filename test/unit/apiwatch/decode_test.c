@@ -689,6 +689,41 @@ static const struct test_case cases[] = {
 	    "service default/web: spec.ports[0].protocol: not a string"),
 	BAD("port name upper case", SVC_K, SVC("'ports':[{'port':80,'name':'HTTP'}]"),
 	    "service default/web: spec.ports[0].name: \"HTTP\" is not a DNS-1123 label"),
+	BAD("clusterIP unspecified", SVC_K, SVC("'clusterIP':'0.0.0.0'"),
+	    "service default/web: spec.clusterIP: \"0.0.0.0\" is the unspecified address"),
+	BAD("clusterIP broadcast", SVC_K, SVC("'clusterIP':'255.255.255.255'"),
+	    "service default/web: spec.clusterIP: \"255.255.255.255\" is the broadcast address"),
+	BAD("clusterIP multicast", SVC_K, SVC("'clusterIP':'239.0.0.1'"),
+	    "service default/web: spec.clusterIP: \"239.0.0.1\" is a multicast address"),
+	BAD("clusterIP loopback", SVC_K, SVC("'clusterIP':'127.0.0.53'"),
+	    "service default/web: spec.clusterIP: \"127.0.0.53\" is a loopback address"),
+	BAD("clusterIP IPv4-mapped", SVC_K, SVC("'clusterIP':'::ffff:10.0.0.1'"),
+	    "service default/web: spec.clusterIP: \"::ffff:10.0.0.1\" is an IPv4-mapped IPv6 "
+	    "address"),
+	BAD("clusterIPs IPv6 loopback", SVC_K, SVC("'clusterIPs':['10.0.0.1','::1']"),
+	    "service default/web: spec.clusterIPs[1]: \"::1\" is a loopback address"),
+	BAD("externalIP link-local", SVC_K, SVC("'externalIPs':['169.254.169.254']"),
+	    "service default/web: spec.externalIPs[0]: \"169.254.169.254\" is a link-local "
+	    "address"),
+	BAD("externalIP IPv6 link-local", SVC_K, SVC("'externalIPs':['fe80::1']"),
+	    "service default/web: spec.externalIPs[0]: \"fe80::1\" is a link-local address"),
+	BAD("ingress IPv6 multicast", SVC_K,
+	    SVC_ST("'type':'LoadBalancer'", "'loadBalancer':{'ingress':[{'ip':'ff02::1'}]}"),
+	    "service default/web: status.loadBalancer.ingress[0].ip: \"ff02::1\" is a multicast "
+	    "address"),
+	BAD("ports unnamed", SVC_K, SVC("'ports':[{'port':80},{'name':'b','port':81}]"),
+	    "service default/web: spec.ports[0].name: missing (required when there is more than "
+	    "one port)"),
+	BAD("ports same name", SVC_K,
+	    SVC("'ports':[{'name':'a','port':80},{'name':'b','port':81},{'name':'a','port':82}]"),
+	    "service default/web: spec.ports[2].name: \"a\" is already used by ports[0]"),
+	BAD("ports same number", SVC_K,
+	    SVC("'ports':[{'name':'a','port':80},{'name':'b','port':80,'protocol':'TCP'}]"),
+	    "service default/web: spec.ports[1].port: 80/TCP is already used by ports[0]"),
+	BAD("ports same nodePort", SVC_K,
+	    SVC("'type':'NodePort','ports':[{'name':'a','port':80,'nodePort':30001},"
+		"{'name':'b','port':81,'nodePort':30001}]"),
+	    "service default/web: spec.ports[1].nodePort: 30001/TCP is already used by ports[0]"),
 	BAD("bad clusterIP", SVC_K, SVC("'clusterIP':'1.2.3.256'"),
 	    "service default/web: spec.clusterIP: \"1.2.3.256\" is not a valid IP address"),
 	BAD("clusterIPs disagree", SVC_K,
@@ -869,6 +904,25 @@ static const struct test_case cases[] = {
 	   check_slice_empty),
 
 	/* EndpointSlices that must fail. */
+	BAD("slice port names repeat", SLC_K,
+	    SLICE("'addressType':'IPv4','ports':[{'name':'a','port':80},{'name':'x'},"
+		  "{'name':'a','port':81}]"),
+	    "endpointslice default/web-abc: ports[2].name: \"a\" is already used by ports[0]"),
+	BAD("slice unnamed ports repeat", SLC_K,
+	    SLICE("'addressType':'IPv4','ports':[{'port':80},{'port':81}]"),
+	    "endpointslice default/web-abc: ports[1].name: \"\" is already used by ports[0]"),
+	BAD("slice endpoint unspecified", SLC_K,
+	    SLICE("'addressType':'IPv4','endpoints':[{'addresses':['0.0.0.0']}]"),
+	    "endpointslice default/web-abc: endpoints[0].addresses[0]: \"0.0.0.0\" is the "
+	    "unspecified address"),
+	BAD("slice endpoint IPv6 unspecified", SLC_K,
+	    SLICE("'addressType':'IPv6','endpoints':[{'addresses':['::']}]"),
+	    "endpointslice default/web-abc: endpoints[0].addresses[0]: \"::\" is the unspecified "
+	    "address"),
+	BAD("slice endpoint IPv4-mapped", SLC_K,
+	    SLICE("'addressType':'IPv6','endpoints':[{'addresses':['::ffff:10.0.0.1']}]"),
+	    "endpointslice default/web-abc: endpoints[0].addresses[0]: \"::ffff:10.0.0.1\" is an "
+	    "IPv4-mapped IPv6 address"),
 	BAD("slice service-name label missing", SLC_K,
 	    SLICE_M("'namespace':'default','name':'web-abc','labels':{'app':'web'}",
 		    "'addressType':'IPv4'"),
@@ -993,6 +1047,16 @@ static const struct test_case cases[] = {
 	    EPS("'subsets':[{'ports':[{'port':80}]},{'addresses':[{'ip':'10.0.0.1'}],"
 		"'ports':[{'port':0}]}]"),
 	    "endpoints default/web: subsets[1].ports[0].port: 0 out of range"),
+	BAD("endpoints ip loopback", EPS_K, EPS("'subsets':[{'addresses':[{'ip':'127.0.0.1'}]}]"),
+	    "endpoints default/web: subsets[0].addresses[0].ip: \"127.0.0.1\" is a loopback "
+	    "address"),
+	BAD("endpoints ports unnamed", EPS_K,
+	    EPS("'subsets':[{'ports':[{'name':'a','port':80},{'port':81}]}]"),
+	    "endpoints default/web: subsets[0].ports[1].name: missing (required when there is "
+	    "more than one port)"),
+	BAD("endpoints port names repeat", EPS_K,
+	    EPS("'subsets':[{'ports':[{'name':'a','port':80},{'name':'a','port':81}]}]"),
+	    "endpoints default/web: subsets[0].ports[1].name: \"a\" is already used by ports[0]"),
 	BAD("endpoints ip missing", EPS_K, EPS("'subsets':[{'addresses':[{'nodeName':'node-a'}]}]"),
 	    "endpoints default/web: subsets[0].addresses[0].ip: missing"),
 	BAD("endpoints ip invalid", EPS_K, EPS("'subsets':[{'addresses':[{'ip':'10.0.0'}]}]"),
@@ -1039,8 +1103,15 @@ static const struct test_case cases[] = {
 		  "'status':{'addresses':[{'type':'InternalIP','address':'10.0.0.11'},"
 		  "{'address':'10.0.0.99'}]}"),
 	   check_node_plain),
+	/* Loopback and link-local are refused for Services and endpoints, not for nodes. */
+	OK("node link-local address", NOD_K,
+	   NODE("'status':{'addresses':[{'type':'InternalIP','address':'169.254.3.4'}]}"), NULL),
 	OK("node longest name", NOD_K, NODE_M("'name':'" NAME253 "'", "'status':{}"),
 	   check_node_long_name),
+	BAD("node address broadcast", NOD_K,
+	    NODE("'status':{'addresses':[{'type':'ExternalIP','address':'255.255.255.255'}]}"),
+	    "node node-a: status.addresses[0].address: \"255.255.255.255\" is the broadcast "
+	    "address"),
 	BAD("node name missing", NOD_K, NODE_M("'namespace':'x'", "'status':{}"),
 	    "node ?: metadata.name: missing"),
 	BAD("node name invalid", NOD_K, NODE_M("'name':'node..a'", "'status':{}"),
@@ -1165,6 +1236,8 @@ static void test_any_cases(void **state)
 
 /**
  * struct cap_case - an array built from head, max (+1) copies of elem, tail.
+ * A NULL elem stands for ports named p0, p1, ... numbered 1, 2, ...: the
+ * ports of a Service or slice must differ.
  */
 struct cap_case {
 	const char *name;
@@ -1182,7 +1255,7 @@ struct cap_case {
 #define EPS_HEAD "{'kind':'Endpoints','metadata':{'namespace':'default','name':'web'},"
 
 static const struct cap_case cap_cases[] = {
-	{ "service ports", SVC_K, SVC_HEAD "'spec':{'ports':[", "{'port':80}", "]}}",
+	{ "service ports", SVC_K, SVC_HEAD "'spec':{'ports':[", NULL, "]}}",
 	  K8S_MAX_PORTS, "service default/web: spec.ports: too many entries (max 1024)" },
 	{ "service externalIPs", SVC_K, SVC_HEAD "'spec':{'externalIPs':[", "'192.0.2.1'", "]}}",
 	  K8S_MAX_SERVICE_IPS,
@@ -1193,7 +1266,7 @@ static const struct cap_case cap_cases[] = {
 	{ "service ingress", SVC_K, SVC_HEAD "'status':{'loadBalancer':{'ingress':[",
 	  "{'ip':'192.0.2.1'}", "]}}}", K8S_MAX_SERVICE_IPS,
 	  "service default/web: status.loadBalancer.ingress: too many entries (max 256)" },
-	{ "slice ports", SLC_K, SLICE_HEAD "'ports':[", "{'port':80}", "]}", K8S_MAX_SLICE_PORTS,
+	{ "slice ports", SLC_K, SLICE_HEAD "'ports':[", NULL, "]}", K8S_MAX_SLICE_PORTS,
 	  "endpointslice default/web-abc: ports: too many entries (max 100)" },
 	{ "slice endpoints", SLC_K, SLICE_HEAD "'endpoints':[", "{'addresses':['10.0.0.1']}", "]}",
 	  K8S_MAX_SLICE_ENDPOINTS,
@@ -1219,7 +1292,10 @@ static char *build_array(const struct cap_case *cc, size_t n)
 	for (i = 0; i < n; i++) {
 		if (i)
 			strbuf_addc(&sb, ',');
-		strbuf_adds(&sb, cc->elem);
+		if (cc->elem)
+			strbuf_adds(&sb, cc->elem);
+		else
+			strbuf_addf(&sb, "{'name':'p%zu','port':%zu}", i, i + 1);
 	}
 	strbuf_adds(&sb, cc->tail);
 	return strbuf_detach(&sb, NULL);
@@ -1938,6 +2014,39 @@ static void test_list_length_bounded(void **state)
 	decode_list_fini(&list);
 }
 
+/*
+ * A NUL cannot hide in a string: cJSON would end the string there, and
+ * "node\u0000x" would be read as "node". A raw NUL makes the document
+ * invalid; the escape turns into U+FFFD, which no name allows ("\\u0000" is
+ * a backslash and "u0000", no NUL at all).
+ */
+static void test_list_nul(void **state)
+{
+	static const char raw[] =
+		"{\"items\":[{\"kind\":\"Node\",\"metadata\":{\"name\":\"a\0b\"}}]}";
+	static const char esc[] =
+		"{\"items\":[{\"kind\":\"Node\",\"metadata\":{\"name\":\"node\\u0000x\"}},"
+		"{\"kind\":\"Node\",\"metadata\":{\"name\":\"a\\\\u0000\"}},"
+		"{\"kind\":\"Node\",\"metadata\":{\"name\":\"node\"}}]}";
+	struct errbuf err = { { 0 } };
+	struct decode_list list;
+
+	(void)state;
+	assert_int_equal(decode_list_parse(raw, sizeof(raw) - 1, &list, &err), -EINVAL);
+	assert_string_equal(err.msg, "list: not valid JSON (NUL byte at byte 46)");
+	decode_list_fini(&list);
+
+	assert_int_equal(decode_list_parse(esc, sizeof(esc) - 1, &list, &err), 0);
+	assert_int_equal(list.n_errors, 2);
+	assert_string_equal(list.errors[0],
+			    "node ?: metadata.name: \"node???x\" is not a DNS-1123 subdomain");
+	assert_string_equal(list.errors[1],
+			    "node ?: metadata.name: \"a?u0000\" is not a DNS-1123 subdomain");
+	assert_int_equal(list.n_objects, 1);
+	assert_string_equal(list.objects[0].u.node->name, "node");
+	decode_list_fini(&list);
+}
+
 static void test_list_caps(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -1977,6 +2086,7 @@ int main(void)
 		cmocka_unit_test(test_lists),
 		cmocka_unit_test(test_list_values),
 		cmocka_unit_test(test_list_length_bounded),
+		cmocka_unit_test(test_list_nul),
 		cmocka_unit_test(test_list_caps),
 	};
 

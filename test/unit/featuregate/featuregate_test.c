@@ -196,6 +196,15 @@ static const struct parse_case cases[] = {
 	  DEFAULTS },
 	{ "value error leaves the set unchanged", NULL, "AllAlpha=true,LoadBalancerIPMode=off",
 	  "invalid value of LoadBalancerIPMode=off, want true or false", DEFAULTS },
+	/* A message repeats at most 64 bytes of a name or value, on one line. */
+	{ "value with a newline", NULL, "LoadBalancerIPMode=true\n-j ACCEPT",
+	  "invalid value of LoadBalancerIPMode=true?-j ACCEPT, want true or false", DEFAULTS },
+	{ "name with control bytes", NULL, "Gate\r\x1b[2J\"=true", UNKNOWN("Gate??[2J?"),
+	  DEFAULTS },
+	{ "long name", NULL, "G123456789G123456789G123456789G123456789G123456789G123456789G1234",
+	  "missing bool value for "
+	  "G123456789G123456789G123456789G123456789G123456789G123456789G123...",
+	  DEFAULTS },
 };
 
 static void test_parse(void **state)

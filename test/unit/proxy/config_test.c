@@ -34,6 +34,7 @@
 #define NODE_NAME_RULE                                                                             \
 	"not a valid node name (a DNS-1123 subdomain: lower-case letters, digits, '-' and '.')"
 #define NOT_DURATION "not a duration (examples: 1s, 500ms, 1m30s)"
+#define S10	     "aaaaaaaaaa" /* ten bytes, for long values */
 
 #define KNOWN_GATES                                                                                \
 	"AllAlpha=true|false (ALPHA - default=false)\n"                                            \
@@ -613,6 +614,24 @@ static const struct argv_case cases[] = {
 	{ "positional argument between flags",
 	  { "--dry-run", "x", "--cleanup" },
 	  .err = "unexpected argument \"x\"" },
+
+	/* A message repeats a value on one line and at most 100 bytes of it. */
+	{ "value with a newline",
+	  { "--hostname-override=node-a\n-j ACCEPT" },
+	  .err = "invalid value \"node-a?-j ACCEPT\" for --hostname-override: " NODE_NAME_RULE },
+	{ "value with quotes and non-ASCII",
+	  { "--iptables-backend=\"n\\ft\xc3\xa9\"" },
+	  .err = "invalid value \"?n?ft???\" for --iptables-backend: want auto, nft or legacy" },
+	{ "long value",
+	  { "--iptables-backend=" S10 S10 S10 S10 S10 S10 S10 S10 S10 S10 "x" },
+	  .err = "invalid value \"" S10 S10 S10 S10 S10 S10 S10 S10 S10 S10
+		 "...\" for --iptables-backend: want auto, nft or legacy" },
+	{ "CIDR in a list with a tab",
+	  { "--cluster-cidr=10.0.0.0/8,a\tb" },
+	  .err = "invalid value \"10.0.0.0/8,a?b\" for --cluster-cidr: \"a?b\" is not a CIDR" },
+	{ "unknown flag with a control byte", { "--bo\x1bgus" }, .err = "unknown flag: --bo?gus" },
+	{ "unknown short flag, not ASCII", { "-\xff" }, .err = "unknown flag: -?" },
+	{ "positional argument with a newline", { "a\nb" }, .err = "unexpected argument \"a?b\"" },
 	{ "argument after --",
 	  { "--dry-run", "--", "--cleanup" },
 	  .err = "unexpected argument \"--cleanup\"" },
