@@ -429,6 +429,7 @@ static void build_and_apply(struct sync *s)
 	read_local_addrs(s);
 	sync_rules_config(s, &rc);
 	rules_build(s->model, &rc, &s->existing, s->inflight_full, &s->inflight);
+	s->inflight_full = s->inflight.full;
 	s->inflight_valid = true;
 	collect_changed(s);
 	model_changes_pending(s->model, &svc_changes, &ep_changes);

@@ -1831,6 +1831,13 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	g.large = count_endpoints(svcs, n) > RULES_LARGE_CLUSTER_ENDPOINTS;
 	g.memo = xcalloc(1, sizeof(*g.memo));
 	g.memo->context = memo_context(&g);
+	/*
+	 * Chains of unchanged Services were written in another context (e.g.
+	 * with comments on endpoint rules, before large-cluster mode): write
+	 * them all again, or the kernel would differ from a fresh full sync.
+	 */
+	if (!full && existing && existing->memo && existing->memo->context != g.memo->context)
+		g.full = full = true;
 	if (!full && existing && existing->memo && existing->memo->context == g.memo->context) {
 		g.old_memo = existing->memo;
 		g.old_replayed = xcalloc(g.old_memo->n + 1, sizeof(*g.old_replayed));
@@ -1894,6 +1901,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	fill_after(&g, &out->after);
 	out->after.memo = g.memo;
 	out->stats = g.st;
+	out->full = full;
 }
 
 void rules_output_fini(struct rules_output *out)

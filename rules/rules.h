@@ -147,6 +147,8 @@ struct rules_stats {
  * @payload: the iptables-restore input that switches to the new rules.
  * @warnings: one line per problem worth logging (e.g. an ignored annotation).
  * @after: the KPROXY- chains and jumps the kernel holds once payload is applied.
+ * @full: every Service's chains were written: asked for, or the context the
+ *	chains were last written in changed (see rules_build()).
  */
 struct rules_output {
 	struct strbuf *batches; /* applied in order before payload; may be none */
@@ -155,12 +157,16 @@ struct rules_output {
 	struct strbuf warnings;
 	struct rules_stats stats;
 	struct rules_existing after;
+	bool full;
 };
 
 /*
  * Builds the payload of one sync into out (initialised by the call; free it
  * with rules_output_fini()). With full false only the chains of dirty Services
- * are written (the others stay in the kernel as they are). existing is what
+ * are written (the others stay in the kernel as they are), unless what every
+ * Service's chains depend on changed since existing was built (the node's
+ * flags and addresses, its Node object, large-cluster mode): then all are
+ * (out->full). existing is what
  * the kernel holds now, or NULL for an empty kernel. Cannot fail: the model
  * holds validated data.
  */

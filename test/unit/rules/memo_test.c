@@ -211,7 +211,7 @@ static void test_replay_equals_recompute(void **state)
 	struct rules_output last, with_memo, without_memo, fresh;
 	struct rules_existing bare = { 0 };
 	unsigned shape[SERVICES + 40], present[SERVICES + 40], n_svcs = SERVICES, i, step;
-	unsigned replayed_steps = 0;
+	unsigned replayed_steps = 0, full_steps = 0;
 
 	(void)state;
 	for (i = 0; i < SERVICES; i++) {
@@ -260,8 +260,10 @@ static void test_replay_equals_recompute(void **state)
 		rules_build(m, &rc, &last.after, false, &with_memo);
 		rules_existing_copy(&bare, &last.after);
 		assert_null(bare.memo);
-		rules_build(m, &rc, &bare, false, &without_memo);
+		/* A changed context (the Node) makes the memo's build a full one. */
+		rules_build(m, &rc, &bare, with_memo.full, &without_memo);
 		assert_same_output(&with_memo, &without_memo);
+		full_steps += with_memo.full;
 		/* Most steps change one Service: the rest must have been replayed. */
 		replayed_steps += model_dirty_count(m) < model_service_count(m);
 		model_dirty_clear(m);
@@ -269,9 +271,11 @@ static void test_replay_equals_recompute(void **state)
 		rules_output_fini(&last);
 		last = with_memo;
 	}
-	print_message("%u steps, %u with Services replayed, %zu Services at the end\n", STEPS,
-		      replayed_steps, model_service_count(m));
+	print_message("%u steps, %u with Services replayed, %u full (the Node changed), %zu "
+		      "Services at the end\n",
+		      STEPS, replayed_steps, full_steps, model_service_count(m));
 	assert_true(replayed_steps > STEPS / 2);
+	assert_true(full_steps > 0 && full_steps < STEPS / 4);
 
 	/* The chains left after all those partial builds are those of a fresh full build. */
 	rules_build(m, &rc, NULL, true, &fresh);
@@ -283,10 +287,70 @@ static void test_replay_equals_recompute(void **state)
 	model_free(m);
 }
 
+/*
+ * Crossing into large-cluster mode (no comments on endpoint rules) makes the
+ * next build a full one: the chains of Services that did not change are
+ * written again without their comments, as a fresh full sync writes them.
+ */
+static void test_large_mode_crossing(void **state)
+{
+	struct featuregate_set gates;
+	struct k8s_cidr cidr;
+	struct rules_config rc = config(&gates, &cidr);
+	struct model *m = model_new("node-a");
+	struct strbuf text = STRBUF_INIT;
+	struct rules_output first, crossed, fresh;
+	unsigned i;
+
+	(void)state;
+	rc.batch_chains = 0; /* every chain in the one payload */
+	service_json(&text, 0, 0);
+	apply_json(m, strbuf_str(&text), false);
+	slice_json(&text, 0, 1, 1);
+	apply_json(m, strbuf_str(&text), false);
+	rules_build(m, &rc, NULL, true, &first);
+	assert_non_null(strstr(strbuf_str(&first.payload), "--comment \"ns0/svc0:http -> "));
+	model_dirty_clear(m);
+	for (i = 1; i <= 11; i++) {
+		service_json(&text, i, 0);
+		apply_json(m, strbuf_str(&text), false);
+		slice_json(&text, i, 100, i);
+		apply_json(m, strbuf_str(&text), false);
+	}
+	rules_build(m, &rc, &first.after, false, &crossed);
+	assert_true(crossed.full);
+	rules_build(m, &rc, NULL, true, &fresh);
+	assert_null(strstr(strbuf_str(&fresh.payload), "ns0/svc0:http -> "));
+	/* svc0 did not change, yet its chains are rewritten, as the fresh build writes them. */
+	assert_int_equal(crossed.stats.chains[RULES_TABLE_NAT],
+			 fresh.stats.chains[RULES_TABLE_NAT]);
+	assert_int_equal(crossed.stats.rules[RULES_TABLE_NAT], fresh.stats.rules[RULES_TABLE_NAT]);
+	{
+		const char *p = strstr(strbuf_str(&fresh.payload), "--to-destination 10.244.");
+		const char *line, *end;
+		char want[512];
+
+		assert_non_null(p);
+		for (line = p; line > strbuf_str(&fresh.payload) && line[-1] != '\n'; line--)
+			;
+		end = strchr(p, '\n');
+		assert_true((size_t)(end - line) < sizeof(want));
+		memcpy(want, line, (size_t)(end - line));
+		want[end - line] = '\0';
+		assert_non_null(strstr(strbuf_str(&crossed.payload), want));
+	}
+	rules_output_fini(&first);
+	rules_output_fini(&crossed);
+	rules_output_fini(&fresh);
+	strbuf_fini(&text);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replay_equals_recompute),
+		cmocka_unit_test(test_large_mode_crossing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
