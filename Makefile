@@ -94,6 +94,14 @@ bench: $(BUILD)/kproxy
 bench-quick: $(BUILD)/kproxy
 	bash test/bench/bench.sh --quick --build $(BUILD)
 
+# Soak (root): 1,000 Services churn for SOAK_MINUTES while traffic flows; the
+# ASan build is the leak checker beside the release build (test/soak/soak.sh).
+# `make test` runs a 3-minute variant.
+SOAK_MINUTES ?= 30
+.PHONY: soak
+soak: $(BUILD)/kproxy $(BUILD)/san/kproxy
+	sh test/soak/soak.sh $(BUILD)/kproxy $(SOAK_MINUTES)
+
 deps:
 	sh scripts/deps.sh
 

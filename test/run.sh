@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Runs every kproxy test suite and prints one closing line, "N passed, N failed".
-# Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|deploy|restore|fuzz|integration runs one group;
+# Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|badinput|deploy|restore|fuzz|integration|soak runs one group;
 # KPROXY_BACKENDS="nft" (or "legacy") limits the integration runs to one backend.
 # Each suite is an executable or script; it counts as passed when it exits 0.
 set -u
@@ -43,6 +43,11 @@ if want golden; then
 	run golden sh test/golden/run.sh "$build/san/kproxy"
 fi
 
+# Hostile and malformed objects and flags, one row each (test/badinput/cases.py).
+if want badinput; then
+	run badinput python3 test/badinput/run.py "$build/san/kproxy"
+fi
+
 if want deploy; then
 	run deploy-check python3 test/deploy_check.py --kproxy "$build/san/kproxy"
 fi
@@ -66,6 +71,15 @@ if want integration && [ "$(id -u)" -eq 0 ] && [ -d test/integration ]; then
 				env KPROXY_BACKEND="$backend" sh "$t" "$build/san/kproxy"
 		done
 	done
+fi
+
+# The soak's 3-minute variant (make soak runs 30): the release build, as in
+# production (built here when missing: `make test` builds only the sanitized
+# one), beside the ASan build, which is the leak checker.
+if want soak && [ "$(id -u)" -eq 0 ] && [ -d test/soak ]; then
+	# shellcheck disable=SC2016 # $1 is the inner shell's
+	run soak sh -c 'make --no-print-directory -s BUILD="$1" "$1/kproxy" &&
+		sh test/soak/soak.sh "$1/kproxy" 3' sh "$build"
 fi
 
 [ -z "$failures" ] || echo "failed:$failures"
