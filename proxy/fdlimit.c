@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -63,8 +64,9 @@ size_t fdlimit_in_use(void)
 	struct dirent *e;
 	size_t n = 0;
 
+	/* Unknown (most likely no descriptor left to read it with): as if all were used. */
 	if (!d)
-		return 0;
+		return SIZE_MAX;
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.')
 			n++;

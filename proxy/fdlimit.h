@@ -44,7 +44,7 @@ int fdlimit_raise(size_t *limit, struct errbuf *err);
 /* The soft RLIMIT_NOFILE. */
 size_t fdlimit_limit(void);
 
-/* The number of descriptors open in this process (from /proc/self/fd), or 0 if unknown. */
+/* The number of descriptors open in this process (from /proc/self/fd), or SIZE_MAX if unknown. */
 size_t fdlimit_in_use(void);
 
 /*

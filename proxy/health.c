@@ -217,6 +217,7 @@ size_t hcports_sync(struct hcports *h, const struct model *m, const struct k8s_a
 {
 	const struct model_service **svcs;
 	size_t n, i, k, failed = 0, limit = 0, in_use = 0;
+	bool counted = false;
 
 	h->model = m;
 	for (i = 0; i < h->n; i++)
@@ -248,9 +249,10 @@ size_t hcports_sync(struct hcports *h, const struct model *m, const struct k8s_a
 		if (l->server)
 			continue;
 		/* Counted once, when the first listener is to be opened. */
-		if (!in_use) {
+		if (!counted) {
 			limit = fdlimit_limit();
 			in_use = fdlimit_in_use();
+			counted = true;
 		}
 		if (!fdlimit_allows(limit, in_use, FDLIMIT_PER_LISTENER)) {
 			errbuf_set(&err,

@@ -1019,9 +1019,8 @@ static void write_service_rules(struct gen *g, const struct model_service *svc)
  * warnings and figures; the next partial build copies that for every Service
  * that is not dirty, which gives the same bytes as working it out again.
  *
- * A memo is valid only in the same context: the node's flags and addresses,
- * the Node object and the large-cluster mode; any change there and every
- * Service is worked out again.
+ * A memo is valid only in the same context (memo_context()); any change there
+ * and every Service is worked out and written again.
  */
 
 /* cbuf index in a segment: fixed chain i of table t is t * 8 + i, bucket b is MEMO_DSP + b. */
@@ -1109,28 +1108,36 @@ static uint64_t fnv_addr(uint64_t h, const struct k8s_addr *a)
 	return fnv(h, a->bytes, sizeof(a->bytes));
 }
 
-/* Everything besides a Service and its endpoints that a Service's part depends on. */
-static uint64_t memo_context(const struct gen *g)
+/*
+ * Everything besides a Service and its endpoints that a Service's part
+ * depends on: the flags, large-cluster mode, and the Node's primary address
+ * (the loadBalancerSourceRanges rule that lets the node reach its own LB).
+ * Not the node's interface addresses: they shape only the NodePort tail,
+ * which every build works out again; a pod's veth coming and going must not
+ * make every sync a full one.
+ */
+static uint64_t memo_context(struct gen *g)
 {
 	const struct rules_config *c = g->cfg;
+	const struct k8s_addr *primary = node_primary(g);
 	uint64_t h = 0xcbf29ce484222325ull;
-	unsigned long node_changes = model_node_changes(g->m);
 	unsigned flags = (unsigned)c->masquerade_all | (unsigned)c->localhost_nodeports << 1 |
-			 (unsigned)c->nodeport_primary << 2 | (unsigned)g->large << 3;
+			 (unsigned)c->nodeport_primary << 2 | (unsigned)g->large << 3 |
+			 (unsigned)(primary != NULL) << 4;
 	size_t i;
 
 	h = fnv(h, &c->family, sizeof(c->family));
 	h = fnv(h, &c->masquerade_bit, sizeof(c->masquerade_bit));
 	h = fnv(h, &flags, sizeof(flags));
-	h = fnv(h, &node_changes, sizeof(node_changes));
+	if (primary)
+		h = fnv_addr(h, primary);
 	h = fnv(h, g->cluster_cidr, strlen(g->cluster_cidr));
-	h = fnv(h, c->gates, sizeof(*c->gates));
+	if (c->gates)
+		h = fnv(h, c->gates, sizeof(*c->gates));
 	for (i = 0; i < c->n_nodeport_cidrs; i++) {
 		h = fnv_addr(h, &c->nodeport_cidrs[i].addr);
 		h = fnv(h, &c->nodeport_cidrs[i].prefix, sizeof(c->nodeport_cidrs[i].prefix));
 	}
-	for (i = 0; i < c->n_local_addrs; i++)
-		h = fnv_addr(h, &c->local_addrs[i]);
 	return h;
 }
 

@@ -164,9 +164,8 @@ struct rules_output {
  * Builds the payload of one sync into out (initialised by the call; free it
  * with rules_output_fini()). With full false only the chains of dirty Services
  * are written (the others stay in the kernel as they are), unless what every
- * Service's chains depend on changed since existing was built (the node's
- * flags and addresses, its Node object, large-cluster mode): then all are
- * (out->full). existing is what
+ * Service's chains depend on changed since existing was built (the flags,
+ * large-cluster mode, the Node's primary address): then all are (out->full). existing is what
  * the kernel holds now, or NULL for an empty kernel. Cannot fail: the model
  * holds validated data.
  */
