@@ -110,20 +110,16 @@ static bool debug_off(struct admin *a, struct server_response *resp)
 static void route_debug_rules(struct admin *a, const struct server_request *req,
 			      struct server_response *resp)
 {
-	const char *last = sync_last_good(a->sync);
-
 	if (debug_off(a, resp))
 		return;
 	if (req->pending) {
 		sync_build_pending(a->sync, &resp->body);
 		return;
 	}
-	if (!last) {
+	if (!sync_describe_applied(a->sync, &resp->body)) {
 		resp->status = 503;
 		strbuf_adds(&resp->body, "no rules applied yet\n");
-		return;
 	}
-	strbuf_adds(&resp->body, last);
 }
 
 static void route_debug_model(struct admin *a, const struct server_request *req,

@@ -71,6 +71,8 @@ struct sync {
 	uint64_t inflight_started;
 	uint64_t pending_since;  /* oldest change not yet in a sync */
 	char *last_good;
+	size_t last_good_len;
+	size_t last_good_batches;
 	char *last_warnings;
 	uint64_t last_start_ms;
 	uint64_t last_full_ms;
@@ -335,8 +337,17 @@ static void restore_done(const struct restore_result *res, void *arg)
 	s->existing = out->after;
 	memset(&out->after, 0, sizeof(out->after));
 	s->known = true;
+	/*
+	 * Kept for /debug/rules while it tells the whole story: not a payload
+	 * that came with batches (it lacks their chains), nor one of tens of
+	 * MB (a full sync at 10,000 Services: that is rebuilt on request).
+	 */
 	free(s->last_good);
-	s->last_good = strbuf_detach(&out->payload, NULL);
+	s->last_good = NULL;
+	if (!out->n_batches && out->payload.len <= SYNC_LAST_GOOD_MAX)
+		s->last_good = strbuf_detach(&out->payload, NULL);
+	s->last_good_len = out->payload.len;
+	s->last_good_batches = out->n_batches;
 	log_info("sync: applied %s sync of %zu services, %zu endpoints: filter %zu rules, "
 		 "nat %zu of %zu rules written, %zu stale chains deleted, in %llu ms",
 		 s->inflight_full ? "a full" : "a partial", out->stats.services,
@@ -674,9 +685,27 @@ void sync_build_pending(struct sync *s, struct strbuf *out)
 	rules_output_fini(&o);
 }
 
-const char *sync_last_good(const struct sync *s)
+bool sync_describe_applied(struct sync *s, struct strbuf *out)
 {
-	return s->last_good;
+	struct rules_config rc;
+	struct rules_output o;
+
+	if (s->last_good) {
+		strbuf_adds(out, s->last_good);
+		return true;
+	}
+	if (!s->successes)
+		return false;
+	strbuf_addf(out,
+		    "# The last payload applied (%zu bytes after %zu batches) is not kept; this is\n"
+		    "# the whole of kproxy's rules for the current state, as one payload.\n",
+		    s->last_good_len, s->last_good_batches);
+	sync_rules_config(s, &rc);
+	rc.batch_chains = 0;
+	rules_build(s->model, &rc, NULL, true, &o);
+	strbuf_add(out, strbuf_str(&o.payload), o.payload.len);
+	rules_output_fini(&o);
+	return true;
 }
 
 uint64_t sync_oldest_pending(const struct sync *s)

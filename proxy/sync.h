@@ -70,8 +70,15 @@ void sync_set_model(struct sync *s, struct model *m);
 /* Something in the model changed: sync soon. */
 void sync_request(struct sync *s);
 
-/* Returns the last payload that was applied successfully, or NULL (borrowed). */
-const char *sync_last_good(const struct sync *s);
+/* Payloads above this are not kept for /debug/rules. */
+#define SYNC_LAST_GOOD_MAX (4u << 20)
+
+/*
+ * Appends the last payload applied, or, when it was not kept (it came after
+ * batches, or was larger than SYNC_LAST_GOOD_MAX), a comment saying so and
+ * the whole of kproxy's rules for the current model. False: nothing applied yet.
+ */
+bool sync_describe_applied(struct sync *s, struct strbuf *out);
 
 /* Appends the payload a full sync would apply now. */
 void sync_build_pending(struct sync *s, struct strbuf *out);
