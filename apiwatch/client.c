@@ -319,7 +319,7 @@ static const char *status_message(const struct request *req, char *buf, size_t s
 	const char *msg = NULL;
 
 	if (req->body.len > 0)
-		root = cJSON_ParseWithLength(req->body.buf, req->body.len);
+		root = decode_json_parse(req->body.buf, req->body.len);
 	if (root)
 		msg = json_string(root, "message");
 	if (msg)
@@ -1095,7 +1095,7 @@ static void transport_failed(struct watcher *wt, struct request *req, CURLcode c
 
 static bool serves_slices(const struct request *req)
 {
-	cJSON *root = cJSON_ParseWithLength(req->body.buf ? req->body.buf : "", req->body.len);
+	cJSON *root = decode_json_parse(req->body.buf ? req->body.buf : "", req->body.len);
 	const cJSON *res, *r;
 	bool found = false;
 
@@ -1156,7 +1156,7 @@ static int list_page(struct watcher *wt, struct request *req)
 	cJSON *root;
 	int n, r = -EINVAL;
 
-	root = cJSON_ParseWithLength(req->body.buf ? req->body.buf : "", req->body.len);
+	root = decode_json_parse(req->body.buf ? req->body.buf : "", req->body.len);
 	if (!cJSON_IsObject(root)) {
 		report(wt->w, "list %s: the response is not a JSON object", wt->desc->name);
 		goto out;
@@ -1328,7 +1328,7 @@ static int on_event(const char *line, size_t len, void *arg)
 	size_t i;
 	int r;
 
-	root = cJSON_ParseWithLength(line, len);
+	root = decode_json_parse(line, len);
 	if (!cJSON_IsObject(root)) {
 		report(wt->w, "watch %s: event %lu is not a JSON object (%zu bytes); reconnecting",
 		       wt->desc->name, wt->watch_events + 1, len);

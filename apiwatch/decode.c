@@ -1698,6 +1698,19 @@ static char *replace_nul_escapes(const char *text, size_t len)
 	return copy;
 }
 
+cJSON *decode_json_parse(const char *text, size_t len)
+{
+	char *copy;
+	cJSON *root;
+
+	if (memchr(text, '\0', len))
+		return NULL;
+	copy = replace_nul_escapes(text, len);
+	root = cJSON_ParseWithLength(copy ? copy : text, len);
+	free(copy);
+	return root;
+}
+
 /*
  * A List from GET on a collection: "kind" is "ServiceList" and the like, and
  * then its items carry no kind of their own; a "List" (from kubectl) has

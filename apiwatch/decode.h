@@ -41,6 +41,14 @@ struct decode_list {
 };
 
 /*
+ * Parses JSON text of len bytes as every decoder input should be parsed:
+ * NULL for a raw NUL byte (not JSON) or invalid JSON; each \u0000 escape is
+ * read as U+FFFD, since cJSON would end the string there ("web\u0000evil"
+ * would become "web"). Free the result with cJSON_Delete().
+ */
+cJSON *decode_json_parse(const char *text, size_t len);
+
+/*
  * Decodes a List ("kind": "List" or "*List" with "items") from text of len
  * bytes. Items that fail are skipped and explained in list->errors; the rest
  * still load. Returns 0, or -EINVAL (with err) when the document itself is not

@@ -917,6 +917,20 @@ static void test_garbage(void **state)
 	       "{'op':'close_streams','resource':'services','clean':true}]",
 	       true);
 	WAIT(h, has_error, "watch services: event 1 is not a JSON object (14 bytes); reconnecting");
+	/*
+	 * A \u0000 in a name must not make it another object's name: cJSON
+	 * would end "web\u0000evil" at the NUL, and it would replace web.
+	 */
+	inject(h,
+	       "{'op':'raw','resource':'services','data':'{\\'type\\':\\'MODIFIED\\',"
+	       "\\'object\\':{\\'apiVersion\\':\\'v1\\',\\'kind\\':\\'Service\\',"
+	       "\\'metadata\\':{\\'namespace\\':\\'default\\',\\'name\\':"
+	       "\\'web\\\\u0000evil\\',\\'resourceVersion\\':\\'999\\'},"
+	       "\\'spec\\':{\\'clusterIP\\':\\'10.96.0.99\\',"
+	       "\\'ports\\':[{\\'port\\':81}]}}}\\n'}",
+	       true);
+	WAIT(h, has_error, "metadata.name");
+	assert_true(has_summary(h, "service default/web port=80"));
 	control(h, DEL("Service", "default", "good"));
 	WAIT(h, lacks_key, "service default/good");
 	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 2);
