@@ -40,11 +40,6 @@ static const struct featuregate_spec pseudo_gates[] = {
 /* Bytes of a gate name or value that a message repeats. */
 #define ECHO_MAX 64
 
-/* A piece of the --feature-gates value made fit to repeat in a message. */
-struct echo {
-	char s[ECHO_MAX + sizeof("...")];
-};
-
 /* One non-empty item of a --feature-gates value, blanks trimmed. */
 struct item {
 	const char *name;
@@ -59,23 +54,10 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/*
- * Copies at most ECHO_MAX bytes of s[0..n), each byte that is not printable
- * ASCII (and the double quote and backslash) replaced by '?', with "..."
- * after a piece that was cut: the message stays on one line and short enough
- * for the list of known gates to follow it.
- */
-static const char *echo(const char *s, size_t n, struct echo *e)
+/* A piece of the --feature-gates value, made fit to repeat in a message. */
+static const char *echo(const char *s, size_t n, struct errbuf_echo *e)
 {
-	size_t i;
-
-	for (i = 0; i < n && i < ECHO_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		e->s[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
-	}
-	strcpy(e->s + i, n > ECHO_MAX ? "..." : "");
-	return e->s;
+	return errbuf_echo(e, s, n, ECHO_MAX);
 }
 
 static void trim(const char **s, size_t *n)
@@ -138,7 +120,7 @@ static int lookup(const struct featuregate_spec *tab, size_t n, const struct ite
 static int unknown_gate(const struct item *it, struct errbuf *err)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct echo e;
+	struct errbuf_echo e;
 	int rc;
 
 	strbuf_addf(&sb, "unrecognized feature gate: %s\nknown gates:\n",
@@ -171,7 +153,7 @@ int featuregate_parse(struct featuregate_set *set, const char *spec, struct errb
 	int named[FEATUREGATE_COUNT];
 	int all[ARRAY_SIZE(pseudo_gates)];
 	struct featuregate_set next = *set;
-	struct echo name, value;
+	struct errbuf_echo name, value;
 	const char *p;
 	struct item it;
 	size_t i, k;

@@ -280,32 +280,13 @@ static const struct {
 
 static const char *const url_schemes[] = { "http://", "https://" };
 
-/* A command-line value made fit to repeat in a message (see echo_n()). */
-struct echo {
-	char s[ECHO_MAX + sizeof("...")];
-};
-
-/*
- * Copies at most ECHO_MAX bytes of s[0..n) for a message, each byte that is
- * not printable ASCII (and the double quote and backslash) replaced by '?',
- * with "..." after a value that was cut. A message then stays on one line
- * whatever the value holds, and a long value cannot push the reason after it
- * out of the error buffer.
- */
-static const char *echo_n(const char *s, size_t n, struct echo *e)
+/* A command-line value made fit to repeat in a message (see errbuf_echo()). */
+static const char *echo_n(const char *s, size_t n, struct errbuf_echo *e)
 {
-	size_t i;
-
-	for (i = 0; i < n && i < ECHO_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		e->s[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
-	}
-	strcpy(e->s + i, n > ECHO_MAX ? "..." : "");
-	return e->s;
+	return errbuf_echo(e, s, n, ECHO_MAX);
 }
 
-static const char *echo(const char *s, struct echo *e)
+static const char *echo(const char *s, struct errbuf_echo *e)
 {
 	return echo_n(s, strlen(s), e);
 }
@@ -375,7 +356,7 @@ static int cidr_list_parse(const char *val, struct k8s_cidr *out, size_t *n, str
 	bool many = strchr(val, ',') != NULL;
 	const char *p = val, *s, *comma;
 	size_t count = 0, len;
-	struct echo e;
+	struct errbuf_echo e;
 
 	len = strlen(val);
 	trim(&p, &len);
@@ -796,7 +777,7 @@ static bool exact_name(const char *token, const struct flag *f)
 static int unknown_flag(const char *token, int optopt_val, struct errbuf *err)
 {
 	char ch = (char)optopt_val;
-	struct echo e;
+	struct errbuf_echo e;
 
 	if (optopt_val > 0 && optopt_val < FLAG_VAL_BASE)
 		return errbuf_set(err, "unknown flag: -%s", echo_n(&ch, 1, &e));
@@ -832,7 +813,7 @@ static int default_hostname(struct config *cfg, struct errbuf *err)
 {
 	const char *env = getenv("NODE_NAME");
 	char host[HOST_NAME_MAX + 1];
-	struct echo e;
+	struct errbuf_echo e;
 	size_t i;
 
 	if (env && *env) {
@@ -902,7 +883,7 @@ int config_parse_argv(struct config *cfg, int argc, char **argv, struct errbuf *
 	struct parse_ctx ctx = { cfg, 0 };
 	const struct flag *f;
 	const char *val;
-	struct echo e;
+	struct errbuf_echo e;
 	int c, at, longidx, rc;
 
 	build_options(longopts, shortopts);

@@ -33,3 +33,18 @@ void errbuf_prefix(struct errbuf *e, const char *fmt, ...)
 	if (snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", old) < 0)
 		e->msg[n] = '\0';
 }
+
+const char *errbuf_echo(struct errbuf_echo *e, const char *s, size_t n, size_t max)
+{
+	size_t i;
+
+	if (max > ERRBUF_ECHO_MAX)
+		max = ERRBUF_ECHO_MAX;
+	for (i = 0; i < n && i < max; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		e->s[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	strcpy(e->s + i, n > max ? "..." : "");
+	return e->s;
+}

@@ -29,4 +29,21 @@ int errbuf_set(struct errbuf *e, const char *fmt, ...) __attribute__((format(pri
 /* Puts "prefix: " in front of the current message. */
 void errbuf_prefix(struct errbuf *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The most bytes of a value errbuf_echo() repeats. */
+#define ERRBUF_ECHO_MAX 100
+
+/* A value of untrusted input made fit to repeat in a message. */
+struct errbuf_echo {
+	char s[ERRBUF_ECHO_MAX + sizeof("...")];
+};
+
+/*
+ * Copies at most max (at most ERRBUF_ECHO_MAX) bytes of s[0..n) into e for a
+ * message, each byte that is not printable ASCII (and the double quote and
+ * backslash) replaced by '?', with "..." after a value that was cut: the
+ * message stays on one line whatever the value holds, and a long value
+ * cannot push the reason after it out of the buffer. Returns e->s.
+ */
+const char *errbuf_echo(struct errbuf_echo *e, const char *s, size_t n, size_t max);
+
 #endif
