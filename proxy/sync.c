@@ -674,22 +674,31 @@ void sync_request(struct sync *s)
 	schedule(s);
 }
 
-void sync_build_pending(struct sync *s, struct strbuf *out)
+/*
+ * Appends the payload of a full build of the model against existing (NULL:
+ * an empty kernel); with whole, without batches, so that it holds every chain.
+ */
+static void append_full_build(struct sync *s, const struct rules_existing *existing, bool whole,
+			      struct strbuf *out)
 {
 	struct rules_config rc;
 	struct rules_output o;
 
 	sync_rules_config(s, &rc);
-	rules_build(s->model, &rc, s->known ? &s->existing : NULL, true, &o);
+	if (whole)
+		rc.batch_chains = 0;
+	rules_build(s->model, &rc, existing, true, &o);
 	strbuf_add(out, strbuf_str(&o.payload), o.payload.len);
 	rules_output_fini(&o);
 }
 
+void sync_build_pending(struct sync *s, struct strbuf *out)
+{
+	append_full_build(s, s->known ? &s->existing : NULL, false, out);
+}
+
 bool sync_describe_applied(struct sync *s, struct strbuf *out)
 {
-	struct rules_config rc;
-	struct rules_output o;
-
 	if (s->last_good) {
 		strbuf_adds(out, s->last_good);
 		return true;
@@ -700,11 +709,7 @@ bool sync_describe_applied(struct sync *s, struct strbuf *out)
 		    "# The last payload applied (%zu bytes after %zu batches) is not kept; this is\n"
 		    "# the whole of kproxy's rules for the current state, as one payload.\n",
 		    s->last_good_len, s->last_good_batches);
-	sync_rules_config(s, &rc);
-	rc.batch_chains = 0;
-	rules_build(s->model, &rc, NULL, true, &o);
-	strbuf_add(out, strbuf_str(&o.payload), o.payload.len);
-	rules_output_fini(&o);
+	append_full_build(s, NULL, true, out);
 	return true;
 }
 

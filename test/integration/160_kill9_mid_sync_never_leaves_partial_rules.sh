@@ -178,6 +178,23 @@ first_child() {
 	echo "$_fc"
 }
 
+# await_child PID NOT CS: sets _fc to PID's first child other than NOT as
+# soon as there is one, or to "" once the sync is applied or CS centiseconds
+# have passed. Polls without forking but for the applied check.
+await_child() {
+	_since=$(now_cs)
+	while :; do
+		_fc=""
+		read -r _fc _ <"/proc/$1/task/$1/children" || true
+		[ -n "$_fc" ] && [ "$_fc" != "$2" ] && return 0
+		_fc=""
+		if [ "$(applied_count node-a)" -gt "$applied" ] ||
+			[ $(($(now_cs) - _since)) -gt "$3" ]; then
+			return 1
+		fi
+	done
+}
+
 caught=0
 whole_after_kill=0
 checked_after_kill=0
@@ -188,7 +205,6 @@ while [ $r -le "$ROUNDS" ]; do
 	applied=$(applied_count node-a)
 	state $r | set_state "$STATE"
 	kp=$(kproxy_pid node-a)
-	t0=$(now_cs)
 	child=""
 	if [ $((r % 2)) -eq 1 ]; then
 		# Its only child after a change is the restore (with a 60 s sync
@@ -196,34 +212,15 @@ while [ $r -le "$ROUNDS" ]; do
 		# to land at different points of the restore.
 		extra=$(((r * 7) % 25))
 		how="${extra} ms after its restore started"
-		while :; do
-			_fc=""
-			read -r _fc _ <"/proc/$kp/task/$kp/children" || true
-			[ -n "$_fc" ] && break
-			if [ "$(applied_count node-a)" -gt "$applied" ] ||
-				[ $(($(now_cs) - t0)) -gt 1000 ]; then
-				how="after its sync (no restore seen)"
-				break
-			fi
-		done
+		await_child "$kp" "" 1000 || how="after its sync (no restore seen)"
 		child=$_fc
 		[ -n "$child" ] && [ "$extra" -gt 0 ] && sleep "$(printf '0.%03d' "$extra")"
 		# A sync is several short restores (chains in batches, then
 		# the switch): when the one seen has ended, kill at the start
 		# of the next one, if the sync is not over.
-		if [ -n "$child" ] && ! alive "$child"; then
-			t1=$(now_cs)
-			while :; do
-				_fc=""
-				read -r _fc _ <"/proc/$kp/task/$kp/children" || true
-				[ -n "$_fc" ] && [ "$_fc" != "$child" ] && break
-				_fc=""
-				if [ "$(applied_count node-a)" -gt "$applied" ] ||
-					[ $(($(now_cs) - t1)) -gt 100 ]; then
-					break
-				fi
-			done
-			[ -n "$_fc" ] && { child=$_fc; how="$how (the next restore of the sync)"; }
+		if [ -n "$child" ] && ! alive "$child" && await_child "$kp" "$child" 100; then
+			child=$_fc
+			how="$how (the next restore of the sync)"
 		fi
 	else
 		delay=$((50 + (r * 97) % 450))

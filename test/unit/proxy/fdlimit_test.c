@@ -2,9 +2,10 @@
 /*
  * Tests for proxy/fdlimit: the reserve at small and large limits, the
  * admission rule at its edges, and the edge half against descriptors the
- * test opens itself.
+ * test opens itself, and the raise of a lowered soft limit.
  */
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -64,12 +65,35 @@ static void test_counts(void **state)
 	assert_true(fdlimit_limit() >= before);
 }
 
+/* The soft limit goes up to the hard one (and a lowered one comes back). */
+static void test_raise(void **state)
+{
+	struct rlimit rl, low;
+	struct errbuf err;
+	size_t limit = 0;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max < 256)
+		skip();
+	low = rl;
+	low.rlim_cur = 128;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(fdlimit_limit(), 128);
+	assert_int_equal(fdlimit_raise(&limit, &err), 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_true(low.rlim_cur == rl.rlim_max);
+	assert_true(limit == (rl.rlim_max == RLIM_INFINITY ? (size_t)-1 : (size_t)rl.rlim_max));
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_allows),
 		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_raise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
