@@ -99,6 +99,11 @@ struct cbuf {
 	size_t rules;
 };
 
+/* Address buckets of KPROXY-SERVICES, then NodePort buckets of KPROXY-NODEPORTS. */
+#define N_ADDR_BUCKETS 256
+#define N_BUCKETS (N_ADDR_BUCKETS + 3 * 256)
+#define NPT_BUCKET(proto, port) (N_ADDR_BUCKETS + (unsigned)(proto) * 256 + ((port) >> 8))
+
 struct gen {
 	const struct model *m;
 	const struct rules_config *cfg;
@@ -120,9 +125,15 @@ struct gen {
 	 * changed since the last sync.
 	 */
 	struct cbuf fixed[RULES_TABLE_COUNT][8];
-	struct cbuf tail;     /* the NodePort rules that end nat KPROXY-SERVICES */
-	struct cbuf dsp[256]; /* nat dispatch leaves, by the address's last byte */
-	size_t n_dispatch;    /* rules of nat KPROXY-SERVICES that match an address */
+	struct cbuf tail; /* the NodePort rules that end nat KPROXY-SERVICES */
+	/*
+	 * Dispatch leaves in nat, used at scale (layout_dispatch()): buckets
+	 * [0, 256) of KPROXY-SERVICES by a service address's last byte, then
+	 * those of KPROXY-NODEPORTS by protocol and a NodePort's high byte
+	 * (NPT_BUCKET()).
+	 */
+	struct cbuf dsp[N_BUCKETS];
+	size_t n_dispatch; /* rules of nat KPROXY-SERVICES that match an address */
 	struct strbuf *cur;   /* where rule_* write: a cbuf, or rules[t] */
 	struct cbuf *cur_cbuf;
 	/*
@@ -148,11 +159,11 @@ struct gen {
 	/* Where the Service being recorded started in each shared chain. */
 	size_t rec_fixed_len[RULES_TABLE_COUNT][8];
 	size_t rec_fixed_rules[RULES_TABLE_COUNT][8];
-	size_t rec_dsp_len[256];
-	size_t rec_dsp_rules[256];
-	unsigned dsp_serial[256]; /* rec_serial when the bucket was first touched */
+	size_t rec_dsp_len[N_BUCKETS];
+	size_t rec_dsp_rules[N_BUCKETS];
+	unsigned dsp_serial[N_BUCKETS]; /* rec_serial when the bucket was first touched */
 	unsigned rec_serial;
-	uint8_t rec_touched[256];
+	uint16_t rec_touched[N_BUCKETS];
 	size_t n_rec_touched;
 	size_t rec_warnings;
 	size_t rec_chain;
@@ -224,15 +235,20 @@ static void cbuf_begin(struct gen *g, struct cbuf *c)
 	strbuf_adds(g->cur, c->name);
 }
 
-/* Starts a rule in one of the fixed chains (shared by all Services). */
-static void rule_begin_fixed(struct gen *g, enum rules_table t, const char *chain)
+static struct cbuf *fixed_cbuf(struct gen *g, enum rules_table t, const char *chain)
 {
 	size_t i;
 
 	for (i = 0; fixed_chains[t][i]; i++)
 		if (strcmp(fixed_chains[t][i], chain) == 0)
 			break;
-	cbuf_begin(g, &g->fixed[t][i]);
+	return &g->fixed[t][i];
+}
+
+/* Starts a rule in one of the fixed chains (shared by all Services). */
+static void rule_begin_fixed(struct gen *g, enum rules_table t, const char *chain)
+{
+	cbuf_begin(g, fixed_cbuf(g, t, chain));
 }
 
 static void rule_comment(struct gen *g, enum rules_table t, const char *fmt, ...)
@@ -724,34 +740,43 @@ static unsigned dispatch_bucket(const struct k8s_addr *addr)
 }
 
 /*
+ * Copies the rule just written at offset start of a fixed nat chain into
+ * bucket b (renamed): which of the two layouts is written is decided once
+ * all rules are known (layout_dispatch()).
+ */
+static void bucket_copy(struct gen *g, const struct cbuf *flat, size_t start, unsigned b)
+{
+	struct cbuf *bucket = &g->dsp[b];
+
+	start += strlen("-A ") + strlen(flat->name);
+	if (g->dsp_serial[b] != g->rec_serial) {
+		g->dsp_serial[b] = g->rec_serial;
+		g->rec_dsp_len[b] = bucket->text.len;
+		g->rec_dsp_rules[b] = bucket->rules;
+		g->rec_touched[g->n_rec_touched++] = (uint16_t)b;
+	}
+	strbuf_add(&bucket->text, "-A ", 3);
+	strbuf_adds(&bucket->text, bucket->name);
+	strbuf_add(&bucket->text, flat->text.buf + start, flat->text.len - start);
+	bucket->rules++;
+}
+
+/*
  * Writes a rule of nat KPROXY-SERVICES that sends one service address and
- * port to target, and the same rule into the dispatch bucket of the address:
- * which of the two layouts is written is decided once all are known.
+ * port to target, and the same rule into the dispatch bucket of the address.
  */
 static void dispatch_rule(struct gen *g, const struct svcport *sp, const struct k8s_addr *addr,
 			  const char *ip, const char *what, const char *target)
 {
-	struct cbuf *flat = &g->fixed[RULES_TABLE_NAT][0], *bucket;
-	size_t start = flat->text.len + strlen("-A KPROXY-SERVICES");
-	unsigned b;
+	struct cbuf *flat = fixed_cbuf(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
+	size_t start = flat->text.len;
 
 	rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-SERVICES");
 	rule_comment(g, RULES_TABLE_NAT, "%s %s", sp->name, what);
 	match_vip(g, RULES_TABLE_NAT, sp, ip);
 	rule_add(g, RULES_TABLE_NAT, "-j %s", target);
 	rule_end(g, RULES_TABLE_NAT);
-	b = dispatch_bucket(addr);
-	bucket = &g->dsp[b];
-	if (g->dsp_serial[b] != g->rec_serial) {
-		g->dsp_serial[b] = g->rec_serial;
-		g->rec_dsp_len[b] = bucket->text.len;
-		g->rec_dsp_rules[b] = bucket->rules;
-		g->rec_touched[g->n_rec_touched++] = (uint8_t)b;
-	}
-	strbuf_add(&bucket->text, "-A ", 3);
-	strbuf_adds(&bucket->text, bucket->name);
-	strbuf_add(&bucket->text, flat->text.buf + start, flat->text.len - start);
-	bucket->rules++;
+	bucket_copy(g, flat, start, dispatch_bucket(addr));
 	g->n_dispatch++;
 }
 
@@ -832,11 +857,16 @@ static void write_svcport(struct gen *g, struct svcport *sp)
 	/* NodePort; loadBalancerSourceRanges do not apply to it. */
 	if (sp->port->node_port) {
 		if (sp->has_endpoints) {
+			struct cbuf *flat = fixed_cbuf(g, RULES_TABLE_NAT, "KPROXY-NODEPORTS");
+			size_t start = flat->text.len;
+
 			rule_begin_fixed(g, RULES_TABLE_NAT, "KPROXY-NODEPORTS");
 			rule_comment(g, RULES_TABLE_NAT, "%s", sp->name);
 			rule_add(g, RULES_TABLE_NAT, "-m %s -p %s --dport %u -j %s", sp->proto,
 				 sp->proto, sp->port->node_port, sp->ext_chain);
 			rule_end(g, RULES_TABLE_NAT);
+			bucket_copy(g, flat, start,
+				    NPT_BUCKET(sp->port->protocol, sp->port->node_port));
 		}
 		if (!has_ext) {
 			rule_begin_fixed(g, RULES_TABLE_FILTER, "KPROXY-EXTERNAL-SERVICES");
@@ -1694,11 +1724,16 @@ static bool unchanged(const struct gen *g, enum rules_table t, const char *name,
 }
 
 /*
- * Writes a shared chain into the payload unless the kernel already holds
- * exactly this text (a partial sync after kproxy's own last sync), and
- * remembers its hash for the next sync.
+ * Writes a shared chain into the payload and remembers its hash for the
+ * next sync. A dispatch bucket (skippable) is left out when the kernel
+ * already holds exactly this text (a partial sync after kproxy's own last
+ * sync): buckets are the per-address part of KPROXY-SERVICES at scale and
+ * change only with their Services. The top-level chains of both tables are
+ * written by every sync, as kube-proxy does, so a sync also repairs them if
+ * someone else flushed or edited one.
  */
-static void write_shared(struct gen *g, enum rules_table t, struct cbuf *c, struct strbuf *head)
+static void write_shared(struct gen *g, enum rules_table t, struct cbuf *c, struct strbuf *head,
+			 bool skippable)
 {
 	struct rules_existing *a = &g->after;
 	uint64_t h = text_hash(&c->text);
@@ -1707,7 +1742,7 @@ static void write_shared(struct gen *g, enum rules_table t, struct cbuf *c, stru
 	memcpy(a->hashed[t][a->n_hashed[t]].name, c->name, RULES_CHAIN_MAX);
 	a->hashed[t][a->n_hashed[t]++].hash = h;
 	g->st.rules_total[t] += c->rules;
-	if (unchanged(g, t, c->name, h))
+	if (skippable && unchanged(g, t, c->name, h))
 		return;
 	strbuf_addc(head, ':');
 	strbuf_adds(head, c->name);
@@ -1781,6 +1816,37 @@ static void layout_dispatch(struct gen *g, struct cbuf level1[16], bool *use)
 	root->rules += g->tail.rules;
 }
 
+/*
+ * Lays out nat KPROXY-NODEPORTS: flat (a rule per NodePort) or, at the same
+ * scale as KPROXY-SERVICES, a rule per protocol and block of 256 ports that
+ * jumps to that block's bucket. A NodePort's change then rewrites its
+ * bucket, not every NodePort rule, and a packet is matched against its
+ * block's rules only. Returns whether the buckets are used.
+ */
+static bool layout_nodeports(struct gen *g)
+{
+	struct cbuf *root = fixed_cbuf(g, RULES_TABLE_NAT, "KPROXY-NODEPORTS");
+	unsigned proto, block, b;
+
+	if (!g->cfg->dispatch_split || root->rules <= g->cfg->dispatch_split)
+		return false;
+	strbuf_reset(&root->text);
+	root->rules = 0;
+	for (proto = 0; proto < 3; proto++)
+		for (block = 0; block < 256; block++) {
+			const char *p = k8s_protocol_lower((enum k8s_protocol)proto);
+
+			b = NPT_BUCKET(proto, block << 8);
+			if (!g->dsp[b].rules)
+				continue;
+			strbuf_addf(&root->text, "-A KPROXY-NODEPORTS -m %s -p %s --dport %u:%u -j %s\n",
+				    p, p, block << 8, block << 8 | 255, g->dsp[b].name);
+			root->rules++;
+			rules_existing_add(&g->after, RULES_TABLE_NAT, g->dsp[b].name);
+		}
+	return true;
+}
+
 void rules_build(const struct model *m, const struct rules_config *cfg,
 		 const struct rules_existing *existing, bool full, struct rules_output *out)
 {
@@ -1789,7 +1855,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	struct cbuf level1[16];
 	struct strbuf head[RULES_TABLE_COUNT];
 	char name[RULES_CHAIN_MAX];
-	bool use_dsp;
+	bool use_dsp, use_npt;
 	struct gen g;
 	size_t n, i;
 	int t;
@@ -1812,8 +1878,13 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 			cbuf_init(&g.fixed[t][i], fixed_chains[t][i]);
 	}
 	cbuf_init(&g.tail, "KPROXY-SERVICES");
-	for (i = 0; i < 256; i++) {
-		snprintf(name, sizeof(name), "KPROXY-DSP-%02zX", i);
+	for (i = 0; i < N_BUCKETS; i++) {
+		if (i < N_ADDR_BUCKETS)
+			snprintf(name, sizeof(name), "KPROXY-DSP-%02zX", i);
+		else
+			snprintf(name, sizeof(name), "KPROXY-NPT-%s-%02zX",
+				 k8s_protocol_name((enum k8s_protocol)((i - N_ADDR_BUCKETS) / 256)),
+				 (i - N_ADDR_BUCKETS) % 256);
 		cbuf_init(&g.dsp[i], name);
 	}
 	snprintf(g.mark, sizeof(g.mark), "0x%x", 1u << (cfg->masquerade_bit & 31));
@@ -1857,6 +1928,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 	finish_batches(&g);
 	write_nodeport_tail(&g);
 	layout_dispatch(&g, level1, &use_dsp);
+	use_npt = layout_nodeports(&g);
 
 	write_stale(&g, RULES_TABLE_FILTER);
 	if (g.old_memo) {
@@ -1879,19 +1951,24 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++)
 		for (i = 0; fixed_chains[t][i]; i++)
-			write_shared(&g, (enum rules_table)t, &g.fixed[t][i], &head[t]);
+			write_shared(&g, (enum rules_table)t, &g.fixed[t][i], &head[t], false);
 	if (use_dsp) {
 		for (i = 0; i < 16; i++) {
 			if (level1[i].rules)
 				write_shared(&g, RULES_TABLE_NAT, &level1[i],
-					     &head[RULES_TABLE_NAT]);
+					     &head[RULES_TABLE_NAT], true);
 			cbuf_fini(&level1[i]);
 		}
-		for (i = 0; i < 256; i++)
+		for (i = 0; i < N_ADDR_BUCKETS; i++)
 			if (g.dsp[i].rules)
 				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i],
-					     &head[RULES_TABLE_NAT]);
+					     &head[RULES_TABLE_NAT], true);
 	}
+	if (use_npt)
+		for (i = N_ADDR_BUCKETS; i < N_BUCKETS; i++)
+			if (g.dsp[i].rules)
+				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i],
+					     &head[RULES_TABLE_NAT], true);
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		strbuf_add(&head[t], strbuf_str(&g.chains[t]), g.chains[t].len);
@@ -1903,7 +1980,7 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 			cbuf_fini(&g.fixed[t][i]);
 	}
 	cbuf_fini(&g.tail);
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < N_BUCKETS; i++)
 		cbuf_fini(&g.dsp[i]);
 	fill_after(&g, &out->after);
 	out->after.memo = g.memo;

@@ -242,7 +242,8 @@ struct tracer_rule {
 	struct flag_match local_dst;
 	bool has_dport;
 	bool dport_neg;
-	uint16_t dport;
+	uint16_t dport; /* --dport N or N:M */
+	uint16_t dport_last;
 	bool never;
 	bool probabilistic;
 	enum target target;
@@ -594,12 +595,26 @@ static int rule_option(struct parser *p, struct tracer_rule *r, struct rule_stat
 			r->target = targets[i].target;
 		}
 		return 0;
-	case OPT_DPORT:
-		if (!parse_u16(arg, &r->dport))
+	case OPT_DPORT: {
+		/* N, or a range N:M as iptables takes it (N <= M). */
+		char first[8];
+		const char *colon = strchr(arg, ':');
+		size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+
+		if (len >= sizeof(first))
+			return parse_error(p, "bad port \"%s\"", arg);
+		memcpy(first, arg, len);
+		first[len] = '\0';
+		r->dport = 0;
+		if ((!colon || strcmp(first, "0") != 0) && !parse_u16(first, &r->dport))
+			return parse_error(p, "bad port \"%s\"", arg);
+		if (!parse_u16(colon ? colon + 1 : first, &r->dport_last) ||
+		    r->dport_last < r->dport)
 			return parse_error(p, "bad port \"%s\"", arg);
 		r->has_dport = true;
 		r->dport_neg = neg;
 		return 0;
+	}
 	case OPT_COMMENT:
 		if (strlen(arg) > COMMENT_MAX)
 			return parse_error(p, "comment longer than %d bytes", COMMENT_MAX);
@@ -1046,7 +1061,7 @@ static bool rule_matches(const struct trace *tr, const struct tracer_rule *r)
 		return false;
 	if (r->proto && (strcasecmp(r->proto, tr->proto) == 0) == r->proto_neg)
 		return false;
-	if (r->has_dport && (r->dport == tr->dport) == r->dport_neg)
+	if (r->has_dport && (tr->dport >= r->dport && tr->dport <= r->dport_last) == r->dport_neg)
 		return false;
 	return true;
 }
