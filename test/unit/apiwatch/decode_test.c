@@ -22,7 +22,8 @@
 #include "apiwatch/decode.h"
 #include "proxy/strbuf.h"
 
-#define FIXTURE_DIR   "../shared/reference/fixtures"
+/* Relative to the repository root, where make unit and test/run.sh run the suites. */
+#define FIXTURE_DIR   "test/fixtures/kubernetes-api"
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* clang-format off */
@@ -1614,21 +1615,12 @@ static char *read_file(const char *path, size_t *len)
 	size_t n;
 
 	if (!f)
-		fail_msg("cannot open %s", path);
+		fail_msg("cannot open %s: %s (run from the repository root)", path,
+			 strerror(errno));
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		strbuf_add(&sb, buf, n);
 	fclose(f);
 	return strbuf_detach(&sb, len);
-}
-
-static bool fixtures_present(void)
-{
-	DIR *dir = opendir(FIXTURE_DIR);
-
-	if (!dir)
-		return false;
-	closedir(dir);
-	return true;
 }
 
 static void run_fixture(const struct fixture *fx)
@@ -1674,13 +1666,10 @@ static void test_fixtures(void **state)
 	DIR *dir;
 
 	(void)state;
-	if (!fixtures_present()) {
-		print_message("skipping: %s not found (run from the repository root)\n",
-			      FIXTURE_DIR);
-		skip();
-	}
 	dir = opendir(FIXTURE_DIR);
-	assert_non_null(dir);
+	if (!dir)
+		fail_msg("cannot open %s: %s (run from the repository root)", FIXTURE_DIR,
+			 strerror(errno));
 	while ((de = readdir(dir))) {
 		size_t n = strlen(de->d_name);
 
@@ -1781,11 +1770,6 @@ static void test_watch_stream(void **state)
 	size_t len, n = 0;
 
 	(void)state;
-	if (!fixtures_present()) {
-		print_message("skipping: %s not found (run from the repository root)\n",
-			      FIXTURE_DIR);
-		skip();
-	}
 	text = read_file(FIXTURE_DIR "/watch-stream-example.ndjson", &len);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		const struct watch_line *wl = &watch_lines[n];
