@@ -508,6 +508,82 @@ static void test_golden_flows(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/*
+ * The split at 1,000 endpoints: reading the probabilities back from the
+ * payload, each endpoint is taken with the product of the misses before it
+ * times its own probability, which must be 1/1000 to within 1e-6; the last
+ * rule has no statistic match.
+ */
+static void test_split_1000(void **state)
+{
+	enum { N = 1000 };
+	struct decode_list list = { 0 };
+	struct strbuf json = STRBUF_INIT, prefix = STRBUF_INIT;
+	struct model *m = model_new("node-a");
+	struct rules_output out;
+	struct setup st = { 0 };
+	char svc[RULES_CHAIN_MAX];
+	double miss = 1.0, total = 0.0;
+	const char *line;
+	struct errbuf err;
+	size_t i, n = 0;
+
+	(void)state;
+	strbuf_adds(&json, "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":"
+			   "{\"namespace\":\"shop\",\"name\":\"big\"},\"spec\":{\"clusterIP\":"
+			   "\"198.19.1.1\",\"ports\":[{\"name\":\"http\",\"port\":80}]}},"
+			   "{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"shop\","
+			   "\"name\":\"big-1\",\"labels\":{\"kubernetes.io/service-name\":\"big\"}},"
+			   "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080}],"
+			   "\"endpoints\":[");
+	for (i = 0; i < N; i++)
+		strbuf_addf(&json, "%s{\"addresses\":[\"198.18.%zu.%zu\"],\"nodeName\":\"node-b\"}",
+			    i ? "," : "", i / 200, i % 200 + 1);
+	strbuf_adds(&json, "]}]}");
+	assert_int_equal(decode_list_parse(strbuf_str(&json), json.len, &list, &err), 0);
+	assert_int_equal(list.n_errors, 0);
+	for (i = 0; i < list.n_objects; i++)
+		assert_int_equal(model_object_update(m, &list.objects[i], &err), 0);
+	decode_list_fini(&list);
+	build(m, &st, NULL, true, &out);
+
+	rules_chain_name(svc, "SVC", "shop/big:http", K8S_PROTO_TCP, NULL);
+	strbuf_addf(&prefix, "-A %s ", svc);
+	for (line = strbuf_str(&out.payload); *line; line = strchr(line, '\n') + 1) {
+		const char *eol = strchr(line, '\n'), *prob;
+		double p = 1.0, share;
+
+		if (strncmp(line, strbuf_str(&prefix), prefix.len) != 0 ||
+		    !strstr(line, " -j KPROXY-SEP-") || strstr(line, " -j KPROXY-SEP-") > eol)
+			continue;
+		prob = strstr(line, "--probability ");
+		if (prob && prob < eol) {
+			char *end;
+
+			assert_true(n < N - 1);
+			p = strtod(prob + strlen("--probability "), &end);
+			assert_true(end > prob && *end == ' ');
+		} else {
+			/* Only the last endpoint has no statistic match. */
+			assert_int_equal(n, N - 1);
+			assert_true(!strstr(line, "statistic") || strstr(line, "statistic") > eol);
+		}
+		share = miss * p;
+		if (share - 1.0 / N > 1e-6 || 1.0 / N - share > 1e-6)
+			fail_msg("endpoint %zu: share %.12f, want %.12f\n%.*s", n, share, 1.0 / N,
+				 (int)(eol - line), line);
+		total += share;
+		miss *= 1.0 - p;
+		n++;
+	}
+	assert_int_equal(n, N);
+	assert_true(total > 1.0 - 1e-9 && total < 1.0 + 1e-9);
+	strbuf_fini(&prefix);
+	strbuf_fini(&json);
+	rules_output_fini(&out);
+	model_free(m);
+}
+
 static void test_deterministic(void **state)
 {
 	struct model *m1 = load_model(EXAMPLE, "node-a"), *m2 = load_model(EXAMPLE, "node-a");
@@ -760,6 +836,7 @@ int main(void)
 		cmocka_unit_test(test_masquerade_all_flows),
 		cmocka_unit_test(test_no_cluster_cidr_flows),
 		cmocka_unit_test(test_golden_flows),
+		cmocka_unit_test(test_split_1000),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_existing_state),
 		cmocka_unit_test(test_partial),
