@@ -176,6 +176,19 @@ static void check_svc_source_ranges(const struct k8s_object *o)
 	assert_cidr(&s->source_ranges[2], "2001:db8::/32");
 }
 
+/* kube-proxy's sloppy parser: decimal leading zeros are dropped, never octal. */
+static void check_svc_source_ranges_zeros(const struct k8s_object *o)
+{
+	const struct k8s_service *s = o->u.service;
+
+	assert_int_equal(s->n_source_ranges, 5);
+	assert_cidr(&s->source_ranges[0], "203.0.113.0/25");
+	assert_cidr(&s->source_ranges[1], "10.1.2.0/24");
+	assert_cidr(&s->source_ranges[2], "203.0.113.0/24");
+	assert_cidr(&s->source_ranges[3], "0.0.0.0/0");
+	assert_cidr(&s->source_ranges[4], "2001:db8::/32");
+}
+
 static void check_svc_local(const struct k8s_object *o)
 {
 	const struct k8s_service *s = o->u.service;
@@ -553,6 +566,12 @@ static const struct test_case cases[] = {
 	       "'ports':[{'port':80,'nodePort':30001}],"
 	       "'loadBalancerSourceRanges':[' 10.0.0.0/8','192.168.1.77/24 ','\\t2001:db8::1/32']"),
 	   check_svc_source_ranges),
+	OK("service source ranges with leading zeros", SVC_K,
+	   SVC("'type':'LoadBalancer','clusterIP':'10.96.0.14',"
+	       "'ports':[{'port':80,'nodePort':30001}],"
+	       "'loadBalancerSourceRanges':['203.0.113.000/025',' 010.001.002.003/024 ',"
+	       "'0203.00.0113.077/0024','000.0.0.0/00','2001:0db8::1/032']"),
+	   check_svc_source_ranges_zeros),
 	OK("service externalTrafficPolicy Local with healthCheckNodePort", SVC_K,
 	   SVC("'type':'LoadBalancer','clusterIP':'10.96.0.15',"
 	       "'ports':[{'port':80,'nodePort':30002}],"
@@ -751,6 +770,17 @@ static const struct test_case cases[] = {
 	BAD("bad source range", SVC_K, SVC("'loadBalancerSourceRanges':['10.0.0.0/33']"),
 	    "service default/web: spec.loadBalancerSourceRanges[0]: \"10.0.0.0/33\" is not a valid "
 	    "CIDR"),
+	BAD("source range over 255 after its leading zeros", SVC_K,
+	    SVC("'loadBalancerSourceRanges':['10.0.0.0/8','203.0.113.0256/24']"),
+	    "service default/web: spec.loadBalancerSourceRanges[1]: \"203.0.113.0256/24\" is not "
+	    "a valid CIDR"),
+	BAD("source range prefix over 32 after its leading zeros", SVC_K,
+	    SVC("'loadBalancerSourceRanges':['203.0.113.0/033']"),
+	    "service default/web: spec.loadBalancerSourceRanges[0]: \"203.0.113.0/033\" is not a "
+	    "valid CIDR"),
+	BAD("source range in hex", SVC_K, SVC("'loadBalancerSourceRanges':['0x0a.0.0.0/8']"),
+	    "service default/web: spec.loadBalancerSourceRanges[0]: \"0x0a.0.0.0/8\" is not a "
+	    "valid CIDR"),
 	BAD("source range without prefix", SVC_K, SVC("'loadBalancerSourceRanges':['10.0.0.1']"),
 	    "service default/web: spec.loadBalancerSourceRanges[0]: \"10.0.0.1\" is not a valid "
 	    "CIDR"),
