@@ -694,6 +694,13 @@ static int service_meta(struct dctx *c, const struct meta *m, struct k8s_service
 			svc->legacy_traffic = (enum k8s_legacy_traffic)e->value;
 			break;
 		}
+		/* Kept for the rule generator's warning (when the annotation counts). */
+		if (s && !svc->legacy_traffic_bad) {
+			struct errbuf_echo echo;
+
+			svc->legacy_traffic_bad = xstrdup(errbuf_echo(&echo, s, strlen(s), QUOTE_MAX));
+			svc->legacy_traffic_bad_key = legacy_traffic_keys[i];
+		}
 	}
 
 	for (i = 0; legacy_hc_keys[i]; i++) {

@@ -218,6 +218,7 @@ static void check_svc_itp_local(const struct k8s_object *o)
 
 static void check_svc_legacy_alpha(const struct k8s_object *o)
 {
+	assert_null(o->u.service->legacy_traffic_bad);
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_ONLY_LOCAL);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 32001);
 	/* The annotations do not change the fields. */
@@ -227,6 +228,7 @@ static void check_svc_legacy_alpha(const struct k8s_object *o)
 
 static void check_svc_legacy_beta(const struct k8s_object *o)
 {
+	assert_null(o->u.service->legacy_traffic_bad);
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_GLOBAL);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 31001);
 }
@@ -237,16 +239,47 @@ static void check_svc_legacy_alpha_first(const struct k8s_object *o)
 	assert_int_equal(o->u.service->legacy_hc_node_port, 30001);
 }
 
+/* A value that is neither OnlyLocal nor Global is kept (made printable) for a warning. */
 static void check_svc_legacy_fallthrough(const struct k8s_object *o)
 {
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_ONLY_LOCAL);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 30500);
+	assert_string_equal(o->u.service->legacy_traffic_bad, "Bogus");
+	assert_string_equal(o->u.service->legacy_traffic_bad_key,
+			    "service.alpha.kubernetes.io/external-traffic");
 }
 
 static void check_svc_legacy_ignored(const struct k8s_object *o)
 {
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 0);
+	assert_null(o->u.service->legacy_traffic_bad);
+	assert_null(o->u.service->legacy_traffic_bad_key);
+}
+
+/* The first bad value counts; the next annotation's is not kept. */
+static void check_svc_legacy_bad_values(const struct k8s_object *o)
+{
+	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
+	assert_int_equal(o->u.service->legacy_hc_node_port, 0);
+	assert_string_equal(o->u.service->legacy_traffic_bad, "onlylocal");
+	assert_string_equal(o->u.service->legacy_traffic_bad_key,
+			    "service.alpha.kubernetes.io/external-traffic");
+}
+
+static void check_svc_legacy_hostile(const struct k8s_object *o)
+{
+	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
+	assert_string_equal(o->u.service->legacy_traffic_bad, "Only?Local???x");
+	assert_string_equal(o->u.service->legacy_traffic_bad_key,
+			    "service.beta.kubernetes.io/external-traffic");
+}
+
+static void check_svc_legacy_long(const struct k8s_object *o)
+{
+	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
+	assert_int_equal(o->u.service->legacy_hc_node_port, 0);
+	assert_string_equal(o->u.service->legacy_traffic_bad, S64 "...");
 }
 
 static void check_svc_external_name(const struct k8s_object *o)
@@ -622,7 +655,12 @@ static const struct test_case cases[] = {
 			      "'service.alpha.kubernetes.io/healthcheck-nodeport':'70000',"
 			      "'service.beta.kubernetes.io/healthcheck-nodeport':'0'}",
 		 "'type':'LoadBalancer','clusterIP':'10.96.0.18','ports':[{'port':80}]"),
-	   check_svc_legacy_ignored),
+	   check_svc_legacy_bad_values),
+	OK("service legacy hostile value", SVC_K,
+	   SVC_M(DEFAULT_META ",'annotations':{"
+			      "'service.beta.kubernetes.io/external-traffic':'Only\\\"Local\\n\\u00e9x'}",
+		 "'type':'LoadBalancer','clusterIP':'10.96.0.18','ports':[{'port':80}]"),
+	   check_svc_legacy_hostile),
 	OK("service legacy hc port with sign or blank ignored", SVC_K,
 	   SVC_M(DEFAULT_META ",'annotations':{"
 			      "'service.alpha.kubernetes.io/healthcheck-nodeport':'+3000',"
@@ -636,7 +674,7 @@ static const struct test_case cases[] = {
 			      "'service.alpha.kubernetes.io/healthcheck-nodeport':"
 			      "'" S64 S64 S64 S64 "'}",
 		 "'clusterIP':'10.96.0.18'"),
-	   check_svc_legacy_ignored),
+	   check_svc_legacy_long),
 	OK("service ExternalName", SVC_K,
 	   SVC("'type':'ExternalName','externalName':'db.example.com','ports':[{'port':5432}]"),
 	   check_svc_external_name),
