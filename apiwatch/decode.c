@@ -694,6 +694,13 @@ static int service_meta(struct dctx *c, const struct meta *m, struct k8s_service
 			svc->legacy_traffic = (enum k8s_legacy_traffic)e->value;
 			break;
 		}
+		/* Kept for the rule generator's warning (when the annotation counts). */
+		if (s && !svc->legacy_traffic_bad) {
+			struct errbuf_echo echo;
+
+			svc->legacy_traffic_bad = xstrdup(errbuf_echo(&echo, s, strlen(s), QUOTE_MAX));
+			svc->legacy_traffic_bad_key = legacy_traffic_keys[i];
+		}
 	}
 
 	for (i = 0; legacy_hc_keys[i]; i++) {
@@ -861,11 +868,42 @@ static int service_external_ips(struct dctx *c, const cJSON *spec, struct k8s_se
 	return 0;
 }
 
-/* loadBalancerSourceRanges entries may carry blanks, which the API server allowed. */
+/*
+ * kube-proxy reads loadBalancerSourceRanges with k8s.io/utils/net's
+ * ParseCIDRSloppy, Go 1.16's parser, which takes decimal numbers with leading
+ * zeros in an IPv4 address and in the prefix length: "203.0.113.000/025" is
+ * 203.0.113.0/25 (never octal). Writes s into out (K8S_MAX_NAME + 1 bytes,
+ * s is at most K8S_MAX_NAME) with such zeros dropped from a value without a
+ * ':' (IPv6 keeps its hex groups as they are).
+ */
+static void source_range_unzero(const char *s, char *out)
+{
+	bool at_number = true;
+
+	if (strchr(s, ':')) {
+		snprintf(out, K8S_MAX_NAME + 1, "%s", s);
+		return;
+	}
+	for (; *s; s++) {
+		bool digit = *s >= '0' && *s <= '9';
+
+		if (at_number && *s == '0' && s[1] >= '0' && s[1] <= '9')
+			continue;
+		at_number = !digit;
+		*out++ = *s;
+	}
+	*out = '\0';
+}
+
+/*
+ * loadBalancerSourceRanges entries may carry blanks and leading zeros, which
+ * the API server allowed; the address is masked to the prefix, as kube-proxy
+ * writes the network of each range.
+ */
 static int service_source_ranges(struct dctx *c, const cJSON *spec, struct k8s_service *svc)
 {
 	const cJSON *ranges, *item;
-	char key[KEY_SIZE];
+	char key[KEY_SIZE], range[K8S_MAX_NAME + 1];
 	const char *s;
 	size_t n;
 	int r;
@@ -879,7 +917,8 @@ static int service_source_ranges(struct dctx *c, const cJSON *spec, struct k8s_s
 		r = as_string(c, item, key, K8S_MAX_NAME, &s);
 		if (r < 0)
 			return r;
-		if (!k8s_cidr_parse(s, &svc->source_ranges[svc->n_source_ranges]))
+		source_range_unzero(s, range);
+		if (!k8s_cidr_parse(range, &svc->source_ranges[svc->n_source_ranges]))
 			return fail_value(c, key, s, "is not a valid CIDR");
 		svc->n_source_ranges++;
 	}

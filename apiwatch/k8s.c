@@ -23,6 +23,7 @@ void k8s_service_free(struct k8s_service *svc)
 	free(svc->namespace);
 	free(svc->name);
 	free(svc->resource_version);
+	free(svc->legacy_traffic_bad);
 	free(svc);
 }
 

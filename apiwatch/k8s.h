@@ -112,6 +112,9 @@ struct k8s_lb_ingress {
  * @legacy_traffic, @legacy_hc_node_port: the 1.4/1.5 annotations; honoured
  *	only when the AllowExtTrafficLocalEndpoints gate is on and the field is
  *	absent.
+ * @legacy_traffic_bad, @legacy_traffic_bad_key: the first external-traffic
+ *	annotation value that is neither OnlyLocal nor Global, made printable
+ *	(errbuf_echo(), owned), and its annotation's name (static); NULL: none.
  */
 struct k8s_service {
 	uint64_t hash; /* of the object's JSON; equal hashes: nothing changed */
@@ -139,6 +142,8 @@ struct k8s_service {
 	uint32_t affinity_timeout; /* seconds; 10800 when unset */
 	enum k8s_legacy_traffic legacy_traffic;
 	uint16_t legacy_hc_node_port;
+	char *legacy_traffic_bad;
+	const char *legacy_traffic_bad_key;
 };
 
 struct k8s_slice_port {

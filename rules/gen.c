@@ -373,6 +373,13 @@ static bool legacy_only_local(struct gen *g, const struct k8s_service *spec)
 
 static void warn_legacy(struct gen *g, const struct k8s_service *spec)
 {
+	/* kube-proxy 1.5 logged such a value and went on without it. */
+	if (g->warnings && spec->legacy_traffic_bad && !spec->external_policy_set)
+		strbuf_addf(g->warnings,
+			    "service %s/%s: annotation %s: \"%s\" is neither OnlyLocal nor Global; "
+			    "ignored\n",
+			    spec->namespace, spec->name, spec->legacy_traffic_bad_key,
+			    spec->legacy_traffic_bad);
 	if (!g->warnings || spec->legacy_traffic == K8S_LEGACY_UNSET || spec->external_policy_set)
 		return;
 	if (featuregate_enabled(g->cfg->gates, FEATUREGATE_ALLOW_EXT_TRAFFIC_LOCAL_ENDPOINTS))

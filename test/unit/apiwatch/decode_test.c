@@ -22,7 +22,8 @@
 #include "apiwatch/decode.h"
 #include "proxy/strbuf.h"
 
-#define FIXTURE_DIR   "../shared/reference/fixtures"
+/* Relative to the repository root, where make unit and test/run.sh run the suites. */
+#define FIXTURE_DIR   "test/fixtures/kubernetes-api"
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* clang-format off */
@@ -175,6 +176,19 @@ static void check_svc_source_ranges(const struct k8s_object *o)
 	assert_cidr(&s->source_ranges[2], "2001:db8::/32");
 }
 
+/* kube-proxy's sloppy parser: decimal leading zeros are dropped, never octal. */
+static void check_svc_source_ranges_zeros(const struct k8s_object *o)
+{
+	const struct k8s_service *s = o->u.service;
+
+	assert_int_equal(s->n_source_ranges, 5);
+	assert_cidr(&s->source_ranges[0], "203.0.113.0/25");
+	assert_cidr(&s->source_ranges[1], "10.1.2.0/24");
+	assert_cidr(&s->source_ranges[2], "203.0.113.0/24");
+	assert_cidr(&s->source_ranges[3], "0.0.0.0/0");
+	assert_cidr(&s->source_ranges[4], "2001:db8::/32");
+}
+
 static void check_svc_local(const struct k8s_object *o)
 {
 	const struct k8s_service *s = o->u.service;
@@ -204,6 +218,7 @@ static void check_svc_itp_local(const struct k8s_object *o)
 
 static void check_svc_legacy_alpha(const struct k8s_object *o)
 {
+	assert_null(o->u.service->legacy_traffic_bad);
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_ONLY_LOCAL);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 32001);
 	/* The annotations do not change the fields. */
@@ -213,6 +228,7 @@ static void check_svc_legacy_alpha(const struct k8s_object *o)
 
 static void check_svc_legacy_beta(const struct k8s_object *o)
 {
+	assert_null(o->u.service->legacy_traffic_bad);
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_GLOBAL);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 31001);
 }
@@ -223,16 +239,47 @@ static void check_svc_legacy_alpha_first(const struct k8s_object *o)
 	assert_int_equal(o->u.service->legacy_hc_node_port, 30001);
 }
 
+/* A value that is neither OnlyLocal nor Global is kept (made printable) for a warning. */
 static void check_svc_legacy_fallthrough(const struct k8s_object *o)
 {
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_ONLY_LOCAL);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 30500);
+	assert_string_equal(o->u.service->legacy_traffic_bad, "Bogus");
+	assert_string_equal(o->u.service->legacy_traffic_bad_key,
+			    "service.alpha.kubernetes.io/external-traffic");
 }
 
 static void check_svc_legacy_ignored(const struct k8s_object *o)
 {
 	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
 	assert_int_equal(o->u.service->legacy_hc_node_port, 0);
+	assert_null(o->u.service->legacy_traffic_bad);
+	assert_null(o->u.service->legacy_traffic_bad_key);
+}
+
+/* The first bad value counts; the next annotation's is not kept. */
+static void check_svc_legacy_bad_values(const struct k8s_object *o)
+{
+	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
+	assert_int_equal(o->u.service->legacy_hc_node_port, 0);
+	assert_string_equal(o->u.service->legacy_traffic_bad, "onlylocal");
+	assert_string_equal(o->u.service->legacy_traffic_bad_key,
+			    "service.alpha.kubernetes.io/external-traffic");
+}
+
+static void check_svc_legacy_hostile(const struct k8s_object *o)
+{
+	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
+	assert_string_equal(o->u.service->legacy_traffic_bad, "Only?Local???x");
+	assert_string_equal(o->u.service->legacy_traffic_bad_key,
+			    "service.beta.kubernetes.io/external-traffic");
+}
+
+static void check_svc_legacy_long(const struct k8s_object *o)
+{
+	assert_int_equal(o->u.service->legacy_traffic, K8S_LEGACY_UNSET);
+	assert_int_equal(o->u.service->legacy_hc_node_port, 0);
+	assert_string_equal(o->u.service->legacy_traffic_bad, S64 "...");
 }
 
 static void check_svc_external_name(const struct k8s_object *o)
@@ -552,6 +599,12 @@ static const struct test_case cases[] = {
 	       "'ports':[{'port':80,'nodePort':30001}],"
 	       "'loadBalancerSourceRanges':[' 10.0.0.0/8','192.168.1.77/24 ','\\t2001:db8::1/32']"),
 	   check_svc_source_ranges),
+	OK("service source ranges with leading zeros", SVC_K,
+	   SVC("'type':'LoadBalancer','clusterIP':'10.96.0.14',"
+	       "'ports':[{'port':80,'nodePort':30001}],"
+	       "'loadBalancerSourceRanges':['203.0.113.000/025',' 010.001.002.003/024 ',"
+	       "'0203.00.0113.077/0024','000.0.0.0/00','2001:0db8::1/032']"),
+	   check_svc_source_ranges_zeros),
 	OK("service externalTrafficPolicy Local with healthCheckNodePort", SVC_K,
 	   SVC("'type':'LoadBalancer','clusterIP':'10.96.0.15',"
 	       "'ports':[{'port':80,'nodePort':30002}],"
@@ -602,7 +655,12 @@ static const struct test_case cases[] = {
 			      "'service.alpha.kubernetes.io/healthcheck-nodeport':'70000',"
 			      "'service.beta.kubernetes.io/healthcheck-nodeport':'0'}",
 		 "'type':'LoadBalancer','clusterIP':'10.96.0.18','ports':[{'port':80}]"),
-	   check_svc_legacy_ignored),
+	   check_svc_legacy_bad_values),
+	OK("service legacy hostile value", SVC_K,
+	   SVC_M(DEFAULT_META ",'annotations':{"
+			      "'service.beta.kubernetes.io/external-traffic':'Only\\\"Local\\n\\u00e9x'}",
+		 "'type':'LoadBalancer','clusterIP':'10.96.0.18','ports':[{'port':80}]"),
+	   check_svc_legacy_hostile),
 	OK("service legacy hc port with sign or blank ignored", SVC_K,
 	   SVC_M(DEFAULT_META ",'annotations':{"
 			      "'service.alpha.kubernetes.io/healthcheck-nodeport':'+3000',"
@@ -616,7 +674,7 @@ static const struct test_case cases[] = {
 			      "'service.alpha.kubernetes.io/healthcheck-nodeport':"
 			      "'" S64 S64 S64 S64 "'}",
 		 "'clusterIP':'10.96.0.18'"),
-	   check_svc_legacy_ignored),
+	   check_svc_legacy_long),
 	OK("service ExternalName", SVC_K,
 	   SVC("'type':'ExternalName','externalName':'db.example.com','ports':[{'port':5432}]"),
 	   check_svc_external_name),
@@ -750,6 +808,17 @@ static const struct test_case cases[] = {
 	BAD("bad source range", SVC_K, SVC("'loadBalancerSourceRanges':['10.0.0.0/33']"),
 	    "service default/web: spec.loadBalancerSourceRanges[0]: \"10.0.0.0/33\" is not a valid "
 	    "CIDR"),
+	BAD("source range over 255 after its leading zeros", SVC_K,
+	    SVC("'loadBalancerSourceRanges':['10.0.0.0/8','203.0.113.0256/24']"),
+	    "service default/web: spec.loadBalancerSourceRanges[1]: \"203.0.113.0256/24\" is not "
+	    "a valid CIDR"),
+	BAD("source range prefix over 32 after its leading zeros", SVC_K,
+	    SVC("'loadBalancerSourceRanges':['203.0.113.0/033']"),
+	    "service default/web: spec.loadBalancerSourceRanges[0]: \"203.0.113.0/033\" is not a "
+	    "valid CIDR"),
+	BAD("source range in hex", SVC_K, SVC("'loadBalancerSourceRanges':['0x0a.0.0.0/8']"),
+	    "service default/web: spec.loadBalancerSourceRanges[0]: \"0x0a.0.0.0/8\" is not a "
+	    "valid CIDR"),
 	BAD("source range without prefix", SVC_K, SVC("'loadBalancerSourceRanges':['10.0.0.1']"),
 	    "service default/web: spec.loadBalancerSourceRanges[0]: \"10.0.0.1\" is not a valid "
 	    "CIDR"),
@@ -1614,21 +1683,12 @@ static char *read_file(const char *path, size_t *len)
 	size_t n;
 
 	if (!f)
-		fail_msg("cannot open %s", path);
+		fail_msg("cannot open %s: %s (run from the repository root)", path,
+			 strerror(errno));
 	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
 		strbuf_add(&sb, buf, n);
 	fclose(f);
 	return strbuf_detach(&sb, len);
-}
-
-static bool fixtures_present(void)
-{
-	DIR *dir = opendir(FIXTURE_DIR);
-
-	if (!dir)
-		return false;
-	closedir(dir);
-	return true;
 }
 
 static void run_fixture(const struct fixture *fx)
@@ -1674,13 +1734,10 @@ static void test_fixtures(void **state)
 	DIR *dir;
 
 	(void)state;
-	if (!fixtures_present()) {
-		print_message("skipping: %s not found (run from the repository root)\n",
-			      FIXTURE_DIR);
-		skip();
-	}
 	dir = opendir(FIXTURE_DIR);
-	assert_non_null(dir);
+	if (!dir)
+		fail_msg("cannot open %s: %s (run from the repository root)", FIXTURE_DIR,
+			 strerror(errno));
 	while ((de = readdir(dir))) {
 		size_t n = strlen(de->d_name);
 
@@ -1781,11 +1838,6 @@ static void test_watch_stream(void **state)
 	size_t len, n = 0;
 
 	(void)state;
-	if (!fixtures_present()) {
-		print_message("skipping: %s not found (run from the repository root)\n",
-			      FIXTURE_DIR);
-		skip();
-	}
 	text = read_file(FIXTURE_DIR "/watch-stream-example.ndjson", &len);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		const struct watch_line *wl = &watch_lines[n];

@@ -150,7 +150,9 @@ enum opt {
 	OPT_COMMENT,
 	OPT_SRC_TYPE,
 	OPT_DST_TYPE,
-	OPT_HISTORY, /* --ctstate, --mark, --rcheck, --update: never match here */
+	OPT_HISTORY, /* --ctstate, --mark: never match here */
+	OPT_RECENT_NAME,
+	OPT_RECENT_CHECK, /* --rcheck, --update: the source is in the list */
 	OPT_IGNORED, /* options with no bearing on the walk */
 	OPT_STAT_MODE,
 	OPT_STAT_PROB,
@@ -187,10 +189,10 @@ static const struct option_def {
 	{ "--dst-type", OPT_DST_TYPE, MOD_ADDRTYPE, TARGET_NONE, true, true, false },
 	{ "--ctstate", OPT_HISTORY, MOD_CONNTRACK, TARGET_NONE, true, true, false },
 	{ "--mark", OPT_HISTORY, MOD_MARK, TARGET_NONE, true, true, false },
-	{ "--name", OPT_IGNORED, MOD_RECENT, TARGET_NONE, true, false, false },
+	{ "--name", OPT_RECENT_NAME, MOD_RECENT, TARGET_NONE, true, false, false },
 	{ "--set", OPT_IGNORED, MOD_RECENT, TARGET_NONE, false, false, false },
-	{ "--rcheck", OPT_HISTORY, MOD_RECENT, TARGET_NONE, false, true, false },
-	{ "--update", OPT_HISTORY, MOD_RECENT, TARGET_NONE, false, true, false },
+	{ "--rcheck", OPT_RECENT_CHECK, MOD_RECENT, TARGET_NONE, false, true, false },
+	{ "--update", OPT_RECENT_CHECK, MOD_RECENT, TARGET_NONE, false, true, false },
 	{ "--seconds", OPT_IGNORED, MOD_RECENT, TARGET_NONE, true, false, false },
 	{ "--reap", OPT_IGNORED, MOD_RECENT, TARGET_NONE, false, false, false },
 	{ "--mode", OPT_STAT_MODE, MOD_STATISTIC, TARGET_NONE, true, false, false },
@@ -227,6 +229,8 @@ struct flag_match {
  * @proto: lower-case -p value, or NULL.
  * @local_src, @local_dst: -m addrtype --src-type/--dst-type LOCAL.
  * @never: tests history the tracer does not keep, so it never matches.
+ * @recent_check, @recent_neg, @recent_name: -m recent [!] --rcheck or --update
+ *	with --name (xt_recent's "DEFAULT" without one).
  * @probabilistic: -m statistic; its jump does not end the calling chain.
  * @jump: the -j argument, or NULL; @chain is resolved from it at COMMIT.
  * @dnat, @dnat_addr: --to-destination as written and its address.
@@ -245,6 +249,9 @@ struct tracer_rule {
 	uint16_t dport; /* --dport N or N:M */
 	uint16_t dport_last;
 	bool never;
+	bool recent_check;
+	bool recent_neg;
+	char *recent_name;
 	bool probabilistic;
 	enum target target;
 	char *jump;
@@ -273,10 +280,18 @@ struct tracer_table {
 	void *index;
 };
 
+/* A source address an xt_recent list holds (see tracer_recent_add()). */
+struct tracer_recent {
+	char *name;
+	struct k8s_addr src;
+};
+
 struct tracer {
 	struct tracer_table tables[N_TABLES];
 	struct k8s_addr *local;
 	size_t n_local;
+	struct tracer_recent *recent;
+	size_t n_recent;
 	struct strbuf matches;
 };
 
@@ -313,6 +328,7 @@ static void rule_fini(struct tracer_rule *r)
 	free(r->proto);
 	free(r->jump);
 	free(r->dnat);
+	free(r->recent_name);
 }
 
 static void chain_flush(struct tracer_chain *c)
@@ -632,6 +648,13 @@ static int rule_option(struct parser *p, struct tracer_rule *r, struct rule_stat
 	case OPT_HISTORY:
 		r->never = true;
 		return 0;
+	case OPT_RECENT_NAME:
+		r->recent_name = xstrdup(arg);
+		return 0;
+	case OPT_RECENT_CHECK:
+		r->recent_check = true;
+		r->recent_neg = neg;
+		return 0;
 	case OPT_STAT_MODE:
 		if (strcmp(arg, "random") != 0)
 			return parse_error(p, "unsupported statistic mode \"%s\"", arg);
@@ -707,6 +730,8 @@ static int rule_parse(struct parser *p, struct tracer_rule *r, char *const *v, s
 		return parse_error(p, "-m statistic needs --probability");
 	if (r->target == TARGET_DNAT && !r->dnat)
 		return parse_error(p, "-j DNAT needs --to-destination");
+	if (r->recent_check && !r->recent_name)
+		r->recent_name = xstrdup("DEFAULT");
 	return 0;
 }
 
@@ -931,6 +956,9 @@ void tracer_free(struct tracer *t)
 		free(tab->chains);
 	}
 	free(t->local);
+	for (i = 0; i < t->n_recent; i++)
+		free(t->recent[i].name);
+	free(t->recent);
 	strbuf_fini(&t->matches);
 	free(t);
 }
@@ -987,6 +1015,29 @@ int tracer_set_local_ips(struct tracer *t, const char *const *ips, size_t n)
 	t->local = local;
 	t->n_local = n;
 	return 0;
+}
+
+int tracer_recent_add(struct tracer *t, const char *name, const char *src_ip)
+{
+	struct k8s_addr src;
+
+	if (!k8s_addr_parse(src_ip, &src))
+		return -EINVAL;
+	t->recent = xreallocarray(t->recent, t->n_recent + 1, sizeof(*t->recent));
+	t->recent[t->n_recent].name = xstrdup(name);
+	t->recent[t->n_recent].src = src;
+	t->n_recent++;
+	return 0;
+}
+
+static bool recent_has(const struct tracer *t, const char *name, const struct k8s_addr *src)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_recent; i++)
+		if (strcmp(t->recent[i].name, name) == 0 && k8s_addr_cmp(&t->recent[i].src, src) == 0)
+			return true;
+	return false;
 }
 
 /**
@@ -1062,6 +1113,8 @@ static bool rule_matches(const struct trace *tr, const struct tracer_rule *r)
 	if (r->proto && (strcasecmp(r->proto, tr->proto) == 0) == r->proto_neg)
 		return false;
 	if (r->has_dport && (tr->dport >= r->dport && tr->dport <= r->dport_last) == r->dport_neg)
+		return false;
+	if (r->recent_check && recent_has(tr->t, r->recent_name, &tr->src) == r->recent_neg)
 		return false;
 	return true;
 }

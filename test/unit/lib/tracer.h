@@ -18,9 +18,10 @@
  * A jump to KPROXY-MARK-MASQ marks the packet for masquerade and the walk goes
  * on. A jump with -m statistic does not end the calling chain even when the
  * chain it entered ended in a DNAT, so every endpoint a service could pick is
- * reported. Rules that test history the tracer does not keep (-m recent
- * --rcheck/--update, -m mark, -m conntrack) never match; -m recent --set,
- * -i and -o are ignored. addrtype LOCAL is true for 127.0.0.0/8, ::1 and the
+ * reported. Rules that test history the tracer does not keep (-m mark,
+ * -m conntrack) never match; -m recent --rcheck/--update match a source put
+ * in that list with tracer_recent_add() (whatever --seconds says), and
+ * -m recent --set, -i and -o are ignored. addrtype LOCAL is true for 127.0.0.0/8, ::1 and the
  * addresses given to tracer_set_local_ips().
  */
 #ifndef KPROXY_TEST_TRACER_H
@@ -53,6 +54,13 @@ void tracer_free(struct tracer *t);
  * LOCAL). Returns 0, or -EINVAL if one is not an address (nothing changes).
  */
 int tracer_set_local_ips(struct tracer *t, const char *const *ips, size_t n);
+
+/*
+ * Puts src_ip in the xt_recent list called name, as if it had connected
+ * within the list's timeout: a --rcheck or --update of that list then matches
+ * packets from it. Returns 0, or -EINVAL if src_ip is not an address.
+ */
+int tracer_recent_add(struct tracer *t, const char *name, const char *src_ip);
 
 /*
  * Traces one packet (proto "tcp", "udp" or "sctp"). Returns a new string the

@@ -4,8 +4,10 @@
  * Endpoints when there are no slices), deduplicated and sorted, locality by
  * node name, and change tracking.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +80,24 @@ static char *endpoints(struct model *m, const char *svc)
 	}
 	free(eps);
 	return out;
+}
+
+/* Returns how many endpoints port "http" of svc has; *found: one is want ("ip:port[L]"). */
+static size_t find_endpoint(struct model *m, const char *svc, const char *want, bool *found)
+{
+	const struct model_service *ms = model_service_lookup(m, "ns", svc);
+	struct model_endpoint *eps;
+	char buf[sizeof(eps->str) + 1];
+	size_t n, i;
+
+	*found = false;
+	eps = model_port_endpoints(m, ms, &ms->spec->ports[0], K8S_FAMILY_IPV4, &n);
+	for (i = 0; i < n; i++) {
+		snprintf(buf, sizeof(buf), "%s%s", eps[i].str, eps[i].local ? "L" : "");
+		*found |= strcmp(buf, want) == 0;
+	}
+	free(eps);
+	return n;
 }
 
 static void test_slices_before_service(void **state)
@@ -223,6 +243,56 @@ static void test_node(void **state)
 	model_free(m);
 }
 
+/*
+ * A Service takes at most MODEL_MAX_SLICES_PER_SERVICE slices: one more is
+ * refused with its error and leaves the others (and their endpoints) alone,
+ * while a slice already held can still be replaced at the cap.
+ */
+static void test_slice_cap(void **state)
+{
+	struct model *m = model_new("node-a");
+	const struct model_service *ms;
+	struct k8s_object obj;
+	struct errbuf err;
+	char json[512];
+	bool found;
+	size_t i;
+
+	(void)state;
+	update(m, SVC("web", ""));
+	for (i = 0; i < MODEL_MAX_SLICES_PER_SERVICE; i++) {
+		snprintf(json, sizeof(json), SLICE("web-%05zu", "web", EP("10.0.%zu.%zu", "node-b")),
+			 i, i / 250, i % 250 + 1);
+		update(m, json);
+	}
+	ms = model_service_lookup(m, "ns", "web");
+	assert_int_equal(ms->n_slices, MODEL_MAX_SLICES_PER_SERVICE);
+	assert_int_equal(find_endpoint(m, "web", "10.0.39.250:8080", &found),
+			 MODEL_MAX_SLICES_PER_SERVICE);
+	assert_true(found);
+
+	obj = decode(SLICE("web-over", "web", EP("10.1.0.1", "node-a")));
+	assert_int_equal(model_object_update(m, &obj, &err), -EINVAL);
+	assert_string_equal(err.msg,
+			    "endpointslice ns/web-over: service web has too many slices (max 10000)");
+	ms = model_service_lookup(m, "ns", "web");
+	assert_non_null(ms);
+	assert_int_equal(ms->n_slices, MODEL_MAX_SLICES_PER_SERVICE);
+	assert_int_equal(find_endpoint(m, "web", "10.1.0.1:8080L", &found),
+			 MODEL_MAX_SLICES_PER_SERVICE);
+	assert_false(found);
+
+	/* Replacing a slice the Service already has is not an addition. */
+	update(m, SLICE("web-00000", "web", EP("10.2.0.1", "node-a")));
+	assert_int_equal(ms->n_slices, MODEL_MAX_SLICES_PER_SERVICE);
+	assert_int_equal(find_endpoint(m, "web", "10.2.0.1:8080L", &found),
+			 MODEL_MAX_SLICES_PER_SERVICE);
+	assert_true(found);
+	find_endpoint(m, "web", "10.0.0.1:8080", &found);
+	assert_false(found);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_dirty_tracking),
 		cmocka_unit_test(test_sorted_and_delete),
 		cmocka_unit_test(test_node),
+		cmocka_unit_test(test_slice_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,9 @@
  * (scripts/examples/cluster.json) is built into a payload, and the tracer
  * walks it for flows of every service type and policy, as seen from node-a
  * (192.0.2.10, pods in 198.18.0.0/16). Also: stale chains, base-chain jumps,
- * partial payloads, cleanup and determinism.
+ * partial payloads, cleanup and determinism. Then flows through the payloads
+ * of golden cases (test/golden/cases/), built with their own flags, for the
+ * policies the example cluster lacks, and the endpoint split at 1,000.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,14 +19,17 @@
 #include <cmocka.h>
 
 #include "apiwatch/decode.h"
+#include "proxy/config.h"
 #include "proxy/model.h"
 #include "proxy/strbuf.h"
+#include "proxy/sync.h"
 #include "rules/chains.h"
 #include "rules/rules.h"
 #include "test/unit/lib/tracer.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define EXAMPLE "scripts/examples/cluster.json"
+#define GOLDEN	"test/golden/cases/"
 
 static struct model *load_model(const char *path, const char *node)
 {
@@ -219,6 +224,364 @@ static void test_no_cluster_cidr_flows(void **state)
 
 	(void)state;
 	run_flows(&s, no_cidr_flows, ARRAY_SIZE(no_cidr_flows));
+}
+
+/* ---- Flows through golden cases ---- */
+
+/* A client an affinity list remembers: the SEP chain of svc_port's endpoint ep. */
+struct remembered {
+	const char *svc_port; /* "ns/name:port" */
+	const char *ep;	      /* "IP:port" */
+	const char *src;
+};
+
+/**
+ * struct golden_flows - flows through the payload --dry-run prints for a case.
+ * @name: the case (test/golden/cases/NAME.json).
+ * @args: its flags; NULL: NAME.args, as test/golden/run.sh reads them.
+ */
+struct golden_flows {
+	const char *name;
+	const char *args;
+	const struct flow *flows;
+	size_t n_flows;
+	const struct remembered *remembered;
+	size_t n_remembered;
+};
+
+#define FLOWS(a) (a), ARRAY_SIZE(a)
+
+static const struct flow itp_local_flows[] = {
+	{ "iTP Local: pod gets the local endpoint only", "198.18.1.9", "198.19.0.90", "tcp", 9100,
+	  "192.0.2.10:9100" },
+};
+
+static const struct flow itp_no_local_flows[] = {
+	{ "iTP Local, no local endpoint: pod dropped", "198.18.1.9", "198.19.0.90", "tcp", 9100,
+	  "DROP" },
+	{ "iTP Local, no local endpoint: node dropped", "192.0.2.10", "198.19.0.90", "tcp", 9100,
+	  "DROP" },
+	{ "iTP Local, no local endpoint: other port untouched", "198.18.1.9", "198.19.0.90",
+	  "tcp", 9101, "NONE" },
+};
+
+static const struct flow terminating_flows[] = {
+	{ "no ready endpoint: the serving terminating ones", "198.18.1.9", "198.19.0.10", "tcp",
+	  80, "198.18.1.2:8080, 198.18.2.2:8080" },
+};
+
+static const struct flow terminating_local_flows[] = {
+	{ "a ready endpoint: the terminating ones are unused", "198.18.1.9", "198.19.0.60", "tcp",
+	  80, "198.18.2.6:8080" },
+	{ "eTP Local, no ready local endpoint: the local serving terminating one",
+	  "203.0.113.2", "192.0.2.10", "tcp", 30060, "198.18.1.6:8080" },
+	{ "eTP Local: pods short-circuit to the ready one", "198.18.1.9", "192.0.2.10", "tcp",
+	  30060, "198.18.2.6:8080" },
+};
+
+static const struct flow health_check_flows[] = {
+	{ "no local endpoints: health check node port accepted", "203.0.113.2", "192.0.2.10",
+	  "tcp", 32000, "ACCEPT" },
+	{ "no local endpoints: NodePort dropped", "203.0.113.2", "192.0.2.10", "tcp", 30080,
+	  "DROP" },
+	{ "no local endpoints: LB IP dropped", "203.0.113.2", "198.51.100.30", "tcp", 80,
+	  "DROP" },
+	{ "no local endpoints: external IP dropped", "203.0.113.2", "198.51.100.130", "tcp", 80,
+	  "DROP" },
+	{ "health check node port is TCP", "203.0.113.2", "192.0.2.10", "udp", 32000, "NONE" },
+};
+
+static const struct flow health_check_nodeport_flows[] = {
+	{ "a NodePort Service has no health check node port", "203.0.113.2", "192.0.2.10", "tcp",
+	  32060, "NONE" },
+};
+
+static const struct flow health_check_pending_flows[] = {
+	{ "health check node port before the LB has an address", "203.0.113.2", "192.0.2.10",
+	  "tcp", 32062, "ACCEPT" },
+};
+
+static const struct flow ip_mode_flows[] = {
+	{ "LB ingress without ipMode", "203.0.113.2", "198.51.100.50", "tcp", 80,
+	  "198.18.2.50:8080 masq" },
+	{ "LB ingress with ipMode VIP", "203.0.113.2", "198.51.100.51", "tcp", 80,
+	  "198.18.2.50:8080 masq" },
+	{ "LB ingress with ipMode Proxy: no rule", "203.0.113.2", "198.51.100.52", "tcp", 80,
+	  "NONE" },
+	{ "pod to LB ingress with ipMode Proxy: no rule", "198.18.1.9", "198.51.100.52", "tcp", 80,
+	  "NONE" },
+};
+
+static const struct flow ip_mode_gate_off_flows[] = {
+	{ "gate off: ipMode Proxy is a VIP", "203.0.113.2", "198.51.100.52", "tcp", 80,
+	  "198.18.2.50:8080 masq" },
+};
+
+static const struct flow nodeport_addresses_flows[] = {
+	{ "NodePort on an address inside --nodeport-addresses", "203.0.113.2", "192.0.2.10", "tcp",
+	  30080, "198.18.1.4:8080, 198.18.2.4:8080 masq" },
+	{ "NodePort on an address outside --nodeport-addresses", "203.0.113.2", "203.0.113.10",
+	  "tcp", 30080, "NONE" },
+	{ "localhost NodePort off, though 127.0.0.0/8 is listed", "127.0.0.1", "127.0.0.1", "tcp",
+	  30080, "NONE" },
+};
+
+static const struct flow localhost_on_flows[] = {
+	{ "localhost NodePort on", "127.0.0.1", "127.0.0.1", "tcp", 30080,
+	  "198.18.1.4:8080, 198.18.2.4:8080 masq" },
+	{ "localhost NodePort on: any loopback address", "127.0.0.1", "127.0.0.53", "tcp", 30080,
+	  "198.18.1.4:8080, 198.18.2.4:8080 masq" },
+	{ "localhost NodePort on: node addresses too", "203.0.113.2", "203.0.113.10", "tcp", 30080,
+	  "198.18.1.4:8080, 198.18.2.4:8080 masq" },
+};
+
+static const struct flow localhost_off_flows[] = {
+	{ "localhost NodePort off", "127.0.0.1", "127.0.0.1", "tcp", 30080, "NONE" },
+	{ "localhost NodePort off: node addresses still", "203.0.113.2", "203.0.113.10", "tcp",
+	  30080, "198.18.1.4:8080, 198.18.2.4:8080 masq" },
+};
+
+static const struct flow localhost_outside_flows[] = {
+	{ "localhost NodePort on, 127.0.0.1 outside --nodeport-addresses", "127.0.0.1",
+	  "127.0.0.1", "tcp", 30080, "NONE" },
+	{ "localhost NodePort on, listed address", "203.0.113.2", "192.0.2.10", "tcp", 30080,
+	  "198.18.1.4:8080, 198.18.2.4:8080 masq" },
+};
+
+static const struct flow localhost_listed_flows[] = {
+	{ "localhost NodePort on, 127.0.0.0/8 listed", "127.0.0.1", "127.0.0.1", "tcp", 30080,
+	  "198.18.1.4:8080, 198.18.2.4:8080 masq" },
+	{ "localhost NodePort on, unlisted node address", "203.0.113.2", "203.0.113.10", "tcp",
+	  30080, "NONE" },
+};
+
+static const struct flow affinity_flows[] = {
+	{ "affinity: a remembered client keeps its endpoint", "198.18.1.9", "198.19.0.80", "tcp",
+	  80, "198.18.2.8:8080" },
+	{ "affinity: another remembered client keeps its own", "198.18.1.10", "198.19.0.80", "tcp",
+	  80, "198.18.1.8:8080" },
+	{ "affinity: a new client may get any endpoint", "198.18.1.11", "198.19.0.80", "tcp", 80,
+	  "198.18.1.8:8080, 198.18.2.8:8080" },
+	{ "affinity: another Service's list does not count", "198.18.1.12", "198.19.0.80", "tcp",
+	  80, "198.18.1.8:8080, 198.18.2.8:8080" },
+};
+
+static const struct remembered affinity_clients[] = {
+	{ "shop/sticky:http", "198.18.2.8:8080", "198.18.1.9" },
+	{ "shop/sticky:http", "198.18.1.8:8080", "198.18.1.10" },
+	{ "shop/sticky-default:http", "198.18.1.9:8080", "198.18.1.12" },
+};
+
+static const struct golden_flows golden_flows[] = {
+	{ "0023-itp-local-with-local-endpoints", NULL, FLOWS(itp_local_flows), NULL, 0 },
+	{ "0024-itp-local-no-local-endpoints", NULL, FLOWS(itp_no_local_flows), NULL, 0 },
+	{ "0025-terminating-fallback", NULL, FLOWS(terminating_flows), NULL, 0 },
+	{ "0026-terminating-fallback-local", NULL, FLOWS(terminating_local_flows), NULL, 0 },
+	{ "0021-etp-local-no-local-endpoints", NULL, FLOWS(health_check_flows), NULL, 0 },
+	{ "0047-healthcheck-port-ignored-on-nodeport", NULL, FLOWS(health_check_nodeport_flows),
+	  NULL, 0 },
+	{ "0048-healthcheck-port-lb-pending-without-nodeports", NULL,
+	  FLOWS(health_check_pending_flows), NULL, 0 },
+	{ "0012-loadbalancer-ingress-ipmode", NULL, FLOWS(ip_mode_flows), NULL, 0 },
+	{ "0051-loadbalancer-ipmode-gate-off", NULL, FLOWS(ip_mode_gate_off_flows), NULL, 0 },
+	{ "0009-nodeport-addresses-cidrs", NULL, FLOWS(nodeport_addresses_flows), NULL, 0 },
+	{ "0037-localhost-nodeports", NULL, FLOWS(localhost_on_flows), NULL, 0 },
+	{ "0037-localhost-nodeports", "--hostname-override node-a --cluster-cidr 198.18.0.0/16",
+	  FLOWS(localhost_off_flows), NULL, 0 },
+	{ "0049-localhost-nodeports-with-nodeport-addresses", NULL, FLOWS(localhost_outside_flows),
+	  NULL, 0 },
+	{ "0053-localhost-nodeports-loopback-in-nodeport-addresses", NULL,
+	  FLOWS(localhost_listed_flows), NULL, 0 },
+	{ "0027-session-affinity-clientip", NULL, FLOWS(affinity_flows), FLOWS(affinity_clients) },
+};
+
+static char *read_text(const char *path)
+{
+	struct strbuf text = STRBUF_INIT;
+	char buf[65536];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		fail_msg("cannot open %s (run from the repository root)", path);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&text, buf, n);
+	fclose(f);
+	return strbuf_detach(&text, NULL);
+}
+
+/* Parses flags given as one line of blank-separated words (no quoting) into cfg. */
+static void parse_args(const char *line, struct config *cfg)
+{
+	char *copy = strdup(line), *save = NULL, *word;
+	char *argv[64];
+	struct errbuf err;
+	int argc = 0;
+
+	assert_non_null(copy);
+	argv[argc++] = (char *)"kproxy";
+	for (word = strtok_r(copy, " \t\n", &save); word; word = strtok_r(NULL, " \t\n", &save)) {
+		assert_true(argc < (int)ARRAY_SIZE(argv) - 1);
+		argv[argc++] = word;
+	}
+	argv[argc] = NULL;
+	config_init(cfg);
+	if (config_parse_argv(cfg, argc, argv, &err) != 0)
+		fail_msg("flags \"%s\": %s", line, err.msg);
+	free(copy);
+}
+
+/* Returns how many of gf's flows went elsewhere than they should. */
+static size_t run_golden_flows(const struct golden_flows *gf)
+{
+	static const char *const default_local[] = { "192.0.2.10" };
+	const char *local[K8S_MAX_NODE_ADDRS];
+	char local_buf[K8S_MAX_NODE_ADDRS][K8S_ADDR_STRLEN], path[256];
+	char *args = NULL;
+	const struct k8s_node *node;
+	struct rules_output out;
+	struct rules_config rc;
+	struct config cfg;
+	struct tracer *t;
+	struct errbuf err;
+	struct model *m;
+	size_t i, n_local = 0, failed = 0;
+
+	snprintf(path, sizeof(path), GOLDEN "%s.json", gf->name);
+	m = load_model(path, "node-a");
+	if (!gf->args) {
+		snprintf(path, sizeof(path), GOLDEN "%s.args", gf->name);
+		args = read_text(path);
+	}
+	parse_args(gf->args ? gf->args : args, &cfg);
+	free(args);
+	/* As --dry-run does: the Node's addresses are the node's own. */
+	node = model_node(m);
+	sync_rules_config_from(&cfg, node ? node->addrs : NULL, node ? node->n_addrs : 0, &rc);
+	rules_build(m, &rc, NULL, true, &out);
+	t = tracer_new(strbuf_str(&out.payload), &err);
+	if (!t)
+		fail_msg("%s: tracer: %s", gf->name, err.msg);
+	for (i = 0; node && i < node->n_addrs; i++)
+		local[n_local++] = k8s_addr_format(&node->addrs[i], local_buf[i]);
+	if (n_local)
+		assert_int_equal(tracer_set_local_ips(t, local, n_local), 0);
+	else
+		assert_int_equal(tracer_set_local_ips(t, default_local, 1), 0);
+	for (i = 0; i < gf->n_remembered; i++) {
+		const struct remembered *r = &gf->remembered[i];
+		char sep[RULES_CHAIN_MAX], set[RULES_CHAIN_MAX + 32];
+
+		/* The endpoint's chain puts clients in the list the rcheck rules read. */
+		rules_chain_name(sep, "SEP", r->svc_port, K8S_PROTO_TCP, r->ep);
+		snprintf(set, sizeof(set), "-m recent --name %s --set ", sep);
+		if (!strstr(strbuf_str(&out.payload), set))
+			fail_msg("%s: no \"%s\"", gf->name, set);
+		assert_int_equal(tracer_recent_add(t, sep, r->src), 0);
+	}
+	for (i = 0; i < gf->n_flows; i++) {
+		const struct flow *f = &gf->flows[i];
+		char *got = tracer_trace(t, f->src, f->dst, f->proto, f->port);
+
+		if (strcmp(got, f->want) != 0) {
+			print_error("%s: %s: got \"%s\", want \"%s\"\n%s", gf->name, f->what, got,
+				    f->want, tracer_matches(t));
+			failed++;
+		}
+		free(got);
+	}
+	tracer_free(t);
+	rules_output_fini(&out);
+	config_fini(&cfg);
+	model_free(m);
+	return failed;
+}
+
+/* Every mismatch is reported before the test fails. */
+static void test_golden_flows(void **state)
+{
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(golden_flows); i++)
+		failed += run_golden_flows(&golden_flows[i]);
+	assert_int_equal(failed, 0);
+}
+
+/*
+ * The split at 1,000 endpoints: reading the probabilities back from the
+ * payload, each endpoint is taken with the product of the misses before it
+ * times its own probability, which must be 1/1000 to within 1e-6; the last
+ * rule has no statistic match.
+ */
+static void test_split_1000(void **state)
+{
+	enum { N = 1000 };
+	struct decode_list list = { 0 };
+	struct strbuf json = STRBUF_INIT, prefix = STRBUF_INIT;
+	struct model *m = model_new("node-a");
+	struct rules_output out;
+	struct setup st = { 0 };
+	char svc[RULES_CHAIN_MAX];
+	double miss = 1.0, total = 0.0;
+	const char *line;
+	struct errbuf err;
+	size_t i, n = 0;
+
+	(void)state;
+	strbuf_adds(&json, "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":"
+			   "{\"namespace\":\"shop\",\"name\":\"big\"},\"spec\":{\"clusterIP\":"
+			   "\"198.19.1.1\",\"ports\":[{\"name\":\"http\",\"port\":80}]}},"
+			   "{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"shop\","
+			   "\"name\":\"big-1\",\"labels\":{\"kubernetes.io/service-name\":\"big\"}},"
+			   "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080}],"
+			   "\"endpoints\":[");
+	for (i = 0; i < N; i++)
+		strbuf_addf(&json, "%s{\"addresses\":[\"198.18.%zu.%zu\"],\"nodeName\":\"node-b\"}",
+			    i ? "," : "", i / 200, i % 200 + 1);
+	strbuf_adds(&json, "]}]}");
+	assert_int_equal(decode_list_parse(strbuf_str(&json), json.len, &list, &err), 0);
+	assert_int_equal(list.n_errors, 0);
+	for (i = 0; i < list.n_objects; i++)
+		assert_int_equal(model_object_update(m, &list.objects[i], &err), 0);
+	decode_list_fini(&list);
+	build(m, &st, NULL, true, &out);
+
+	rules_chain_name(svc, "SVC", "shop/big:http", K8S_PROTO_TCP, NULL);
+	strbuf_addf(&prefix, "-A %s ", svc);
+	for (line = strbuf_str(&out.payload); *line; line = strchr(line, '\n') + 1) {
+		const char *eol = strchr(line, '\n'), *prob;
+		double p = 1.0, share;
+
+		if (strncmp(line, strbuf_str(&prefix), prefix.len) != 0 ||
+		    !strstr(line, " -j KPROXY-SEP-") || strstr(line, " -j KPROXY-SEP-") > eol)
+			continue;
+		prob = strstr(line, "--probability ");
+		if (prob && prob < eol) {
+			char *end;
+
+			assert_true(n < N - 1);
+			p = strtod(prob + strlen("--probability "), &end);
+			assert_true(end > prob && *end == ' ');
+		} else {
+			/* Only the last endpoint has no statistic match. */
+			assert_int_equal(n, N - 1);
+			assert_true(!strstr(line, "statistic") || strstr(line, "statistic") > eol);
+		}
+		share = miss * p;
+		if (share - 1.0 / N > 1e-6 || 1.0 / N - share > 1e-6)
+			fail_msg("endpoint %zu: share %.12f, want %.12f\n%.*s", n, share, 1.0 / N,
+				 (int)(eol - line), line);
+		total += share;
+		miss *= 1.0 - p;
+		n++;
+	}
+	assert_int_equal(n, N);
+	assert_true(total > 1.0 - 1e-9 && total < 1.0 + 1e-9);
+	strbuf_fini(&prefix);
+	strbuf_fini(&json);
+	rules_output_fini(&out);
+	model_free(m);
 }
 
 static void test_deterministic(void **state)
@@ -491,6 +854,8 @@ int main(void)
 		cmocka_unit_test(test_gated_flows),
 		cmocka_unit_test(test_masquerade_all_flows),
 		cmocka_unit_test(test_no_cluster_cidr_flows),
+		cmocka_unit_test(test_golden_flows),
+		cmocka_unit_test(test_split_1000),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_existing_state),
 		cmocka_unit_test(test_partial),

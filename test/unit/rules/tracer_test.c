@@ -409,6 +409,51 @@ static void test_local_ips(void **state)
 	tracer_free(t);
 }
 
+/*
+ * ClientIP affinity: a client an endpoint's recent list holds goes to that
+ * endpoint only; any other client (or one held by a list no rule checks)
+ * may go to either. A negated --rcheck matches the clients a list lacks.
+ */
+static void test_recent(void **state)
+{
+	static const char negated[] =
+		"*nat\n:KPROXY-SERVICES - [0:0]\n"
+		"-A KPROXY-SERVICES -m recent ! --rcheck -j DNAT --to-destination 2.2.2.2:2\n"
+		"-A KPROXY-SERVICES -j DNAT --to-destination 3.3.3.3:3\n"
+		"COMMIT\n";
+	struct tracer *t;
+	char *got;
+
+	(void)state;
+	t = tracer_new(payload, NULL);
+	assert_non_null(t);
+	assert_int_equal(tracer_recent_add(t, "KPROXY-SEP-LXVODXWDISEETFEF", "10.0.0.2"), 0);
+	assert_int_equal(tracer_recent_add(t, "KPROXY-SEP-NOSUCHLIST000000", "10.0.0.3"), 0);
+	assert_int_equal(tracer_recent_add(t, "KPROXY-SEP-SXIVWICOYRO3J4NJ", "cluster"), -EINVAL);
+	got = tracer_trace(t, "10.0.0.2", "172.30.0.41", "tcp", 80);
+	assert_string_equal(got, "10.180.0.2:80");
+	free(got);
+	got = tracer_trace(t, "10.0.0.3", "172.30.0.41", "tcp", 80);
+	assert_string_equal(got, "10.180.0.1:80, 10.180.0.2:80");
+	free(got);
+	got = tracer_trace(t, "10.0.0.4", "172.30.0.41", "tcp", 80);
+	assert_string_equal(got, "10.180.0.1:80, 10.180.0.2:80");
+	free(got);
+	tracer_free(t);
+
+	/* Without --name the list is xt_recent's DEFAULT. */
+	t = tracer_new(negated, NULL);
+	assert_non_null(t);
+	assert_int_equal(tracer_recent_add(t, "DEFAULT", "10.0.0.2"), 0);
+	got = tracer_trace(t, "10.0.0.2", "1.1.1.1", "tcp", 80);
+	assert_string_equal(got, "3.3.3.3:3");
+	free(got);
+	got = tracer_trace(t, "10.0.0.3", "1.1.1.1", "tcp", 80);
+	assert_string_equal(got, "2.2.2.2:2");
+	free(got);
+	tracer_free(t);
+}
+
 static void test_matches(void **state)
 {
 	struct tracer *t;
@@ -540,7 +585,7 @@ static const struct walk walks[] = {
 		 "-A KPROXY-SERVICES -m statistic --mode random --probability 0.5 -j KPROXY-SUB\n"
 		 "-A KPROXY-SERVICES -j ACCEPT\n-A KPROXY-SUB -j REJECT\n"),
 	  "10.0.0.2", "1.1.1.1", "tcp", 80, "REJECT" },
-	{ "mark, conntrack and recent --rcheck never match",
+	{ "mark and conntrack never match, nor recent lists no source was put in",
 	  NAT(":KPROXY-A - [0:0]\n",
 	      "-A KPROXY-SERVICES -m mark --mark 0x4000/0x4000 -j KPROXY-A\n"
 	      "-A KPROXY-SERVICES -m mark ! --mark 0x4000/0x4000 -j KPROXY-A\n"
@@ -852,7 +897,7 @@ int main(void)
 		cmocka_unit_test(test_flows),	     cmocka_unit_test(test_local_ips),
 		cmocka_unit_test(test_matches),	     cmocka_unit_test(test_walks),
 		cmocka_unit_test(test_bad_payloads), cmocka_unit_test(test_word_cap),
-		cmocka_unit_test(test_walk_caps),
+		cmocka_unit_test(test_walk_caps),    cmocka_unit_test(test_recent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
