@@ -146,6 +146,20 @@ def flag_err(value, flag, problem):
 
 
 HELP_HINT = "Run 'kproxy --help' for the list of flags.\n"
+KNOWN_GATES = ("known gates:\n"
+               "AllAlpha=true|false (ALPHA - default=false)\n"
+               "AllBeta=true|false (BETA - default=false)\n"
+               "AllowExtTrafficLocalEndpoints=true|false (ALPHA - default=false)\n"
+               "LoadBalancerIPMode=true|false (BETA - default=true)\n"
+               "ProxyTerminatingEndpoints=true|false (GA - default=true)\n"
+               "ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"
+               "UDPConntrackCleanup=true|false (BETA - default=true)\n")
+
+
+def gate_stderr(value, problem):
+    """All kproxy prints for a rejected --feature-gates value: every rejection
+    lists the known gates."""
+    return flag_err(value, "feature-gates", problem) + "\n" + KNOWN_GATES + HELP_HINT
 
 
 def _ports(n):
@@ -636,17 +650,23 @@ ROWS = [
               "AllowExtTrafficLocalEndpoints=true|false (ALPHA - default=false)"]),
     dict(id="flag-gate-no-value", desc="--feature-gates=AllowExtTrafficLocalEndpoints",
          args=["--feature-gates=AllowExtTrafficLocalEndpoints"], exit=2,
-         err=[flag_err("AllowExtTrafficLocalEndpoints", "feature-gates",
-                       "missing bool value for AllowExtTrafficLocalEndpoints")]),
+         stderr=gate_stderr("AllowExtTrafficLocalEndpoints",
+                            "missing bool value for AllowExtTrafficLocalEndpoints")),
+    dict(id="flag-gate-blank-item", desc="--feature-gates with a blank item after a comma",
+         args=["--feature-gates=AllowExtTrafficLocalEndpoints=true, "], exit=2,
+         stderr=gate_stderr("AllowExtTrafficLocalEndpoints=true, ", "missing bool value for ")),
     dict(id="flag-gate-bad-value", desc="--feature-gates=LoadBalancerIPMode=yes",
          args=["--feature-gates=LoadBalancerIPMode=yes"], exit=2,
-         err=[flag_err("LoadBalancerIPMode=yes", "feature-gates",
-                       "invalid value of LoadBalancerIPMode=yes, want true or false")]),
+         stderr=gate_stderr("LoadBalancerIPMode=yes",
+                            "invalid value of LoadBalancerIPMode=yes, want true or false")),
     dict(id="flag-gate-locked", desc="--feature-gates=ProxyTerminatingEndpoints=false (GA)",
          args=["--feature-gates=ProxyTerminatingEndpoints=false"], exit=2,
-         err=[flag_err("ProxyTerminatingEndpoints=false", "feature-gates",
-                       "cannot set feature gate ProxyTerminatingEndpoints to false, "
-                       "feature is locked to true")]),
+         stderr=gate_stderr("ProxyTerminatingEndpoints=false",
+                            "cannot set feature gate ProxyTerminatingEndpoints to false, "
+                            "feature is locked to true")),
+    dict(id="flag-gate-later-error", desc="a second --feature-gates with a bad value",
+         args=["--feature-gates=AllAlpha=true", "--feature-gates=AllBeta=1"], exit=2,
+         stderr=gate_stderr("AllBeta=1", "invalid value of AllBeta=1, want true or false")),
     # Fixed in proxy/config.c and featuregate/: values were repeated as they
     # were, newlines included, and a 5 kB value pushed the reason out of the message.
     dict(id="flag-gate-newline", desc="--feature-gates with a newline and rule text",

@@ -45,6 +45,15 @@
 	"ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"                            \
 	"UDPConntrackCleanup=true|false (BETA - default=true)"
 
+/* A --feature-gates error: the value, the reason, then the list of gates. */
+#define GATES_ERR(value, reason)                                                                   \
+	"invalid value \"" value "\" for --feature-gates: " reason "\nknown gates:\n" KNOWN_GATES
+
+#define GATES_PREFIX "gates=AllowExtTrafficLocalEndpoints="
+#define GATES_REST                                                                                 \
+	",LoadBalancerIPMode=true,ProxyTerminatingEndpoints=true,"                                 \
+	"ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true"
+
 static const char *mode_name(enum config_mode mode)
 {
 	switch (mode) {
@@ -428,24 +437,44 @@ static const struct argv_case cases[] = {
 	  NULL,
 	  { "gates=AllowExtTrafficLocalEndpoints=false,LoadBalancerIPMode=false,"
 	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true" } },
+	{ "feature-gates, empty",
+	  { "--feature-gates=" },
+	  NULL,
+	  NULL,
+	  { GATES_PREFIX "false" GATES_REST } },
+	/* A later AllAlpha leaves a gate an earlier --feature-gates named, as in Kubernetes. */
+	{ "feature-gates, AllAlpha in a later flag",
+	  { "--feature-gates", "AllowExtTrafficLocalEndpoints=true", "--feature-gates",
+	    "AllAlpha=false" },
+	  NULL,
+	  NULL,
+	  { GATES_PREFIX "true" GATES_REST } },
+	{ "feature-gates, AllAlpha in the same flag",
+	  { "--feature-gates=AllowExtTrafficLocalEndpoints=true,AllAlpha=false" },
+	  NULL,
+	  NULL,
+	  { GATES_PREFIX "true" GATES_REST } },
 	{ "feature-gates, unknown",
 	  { "--feature-gates=Bogus=true" },
-	  .err = "invalid value \"Bogus=true\" for --feature-gates: unrecognized feature gate: "
-		 "Bogus\n"
-		 "known gates:\n" KNOWN_GATES },
+	  .err = GATES_ERR("Bogus=true", "unrecognized feature gate: Bogus") },
 	{ "feature-gates, locked",
 	  { "--feature-gates", "ProxyTerminatingEndpoints=false" },
-	  .err = "invalid value \"ProxyTerminatingEndpoints=false\" for --feature-gates: cannot "
-		 "set "
-		 "feature gate ProxyTerminatingEndpoints to false, feature is locked to true" },
+	  .err = GATES_ERR("ProxyTerminatingEndpoints=false",
+			   "cannot set feature gate ProxyTerminatingEndpoints to false, feature is "
+			   "locked to true") },
 	{ "feature-gates, bad value",
 	  { "--feature-gates=LoadBalancerIPMode=1" },
-	  .err = "invalid value \"LoadBalancerIPMode=1\" for --feature-gates: invalid value of "
-		 "LoadBalancerIPMode=1, want true or false" },
+	  .err = GATES_ERR("LoadBalancerIPMode=1",
+			   "invalid value of LoadBalancerIPMode=1, want true or false") },
 	{ "feature-gates, missing =",
 	  { "--feature-gates=LoadBalancerIPMode" },
-	  .err = "invalid value \"LoadBalancerIPMode\" for --feature-gates: missing bool value for "
-		 "LoadBalancerIPMode" },
+	  .err = GATES_ERR("LoadBalancerIPMode", "missing bool value for LoadBalancerIPMode") },
+	{ "feature-gates, blank item",
+	  { "--feature-gates=LoadBalancerIPMode=false, " },
+	  .err = GATES_ERR("LoadBalancerIPMode=false, ", "missing bool value for ") },
+	{ "feature-gates, error in a later flag",
+	  { "--feature-gates=AllAlpha=true", "--feature-gates=AllBeta=yes" },
+	  .err = GATES_ERR("AllBeta=yes", "invalid value of AllBeta=yes, want true or false") },
 
 	/* Durations. */
 	{ "sync periods",
