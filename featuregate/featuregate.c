@@ -3,6 +3,7 @@
  * Feature gates. The table below is the whole list; adding a gate is one line
  * here and one enum constant in the header.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +27,8 @@ static const struct featuregate_spec gates[FEATUREGATE_COUNT] = {
 
 /*
  * AllAlpha and AllBeta are not gates of their own: each sets every unlocked
- * gate of its stage that the same --feature-gates value does not name. They
- * are listed among the known gates, as Kubernetes lists them.
+ * gate of its stage that has no value from the command line yet. They are
+ * listed among the known gates, as Kubernetes lists them.
  */
 static const struct featuregate_spec pseudo_gates[] = {
 	{ "AllAlpha", FEATUREGATE_ALPHA, false, false },
@@ -40,7 +41,7 @@ static const struct featuregate_spec pseudo_gates[] = {
 /* Bytes of a gate name or value that a message repeats. */
 #define ECHO_MAX 64
 
-/* One non-empty item of a --feature-gates value, blanks trimmed. */
+/* One non-empty item of a --feature-gates value, its name and value trimmed. */
 struct item {
 	const char *name;
 	size_t name_len;
@@ -49,9 +50,41 @@ struct item {
 	bool has_value;
 };
 
-static bool is_blank(char c)
+/*
+ * Kubernetes trims names and values with Go's strings.TrimSpace, which takes
+ * away Unicode white space: the ASCII blanks below and these characters in
+ * UTF-8 (U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F,
+ * U+205F, U+3000). Bytes that are not UTF-8 are not space.
+ */
+static const char ascii_spaces[] = " \t\n\v\f\r";
+static const char *const utf8_spaces[] = {
+	"\xc2\x85",	"\xc2\xa0",	"\xe1\x9a\x80", "\xe2\x80\x80", "\xe2\x80\x81",
+	"\xe2\x80\x82", "\xe2\x80\x83", "\xe2\x80\x84", "\xe2\x80\x85", "\xe2\x80\x86",
+	"\xe2\x80\x87", "\xe2\x80\x88", "\xe2\x80\x89", "\xe2\x80\x8a", "\xe2\x80\xa8",
+	"\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80",
+};
+
+/*
+ * The length of the white-space character s[0..n) starts with (at_end: ends
+ * with), or 0. A UTF-8 lead byte is never a continuation byte, so a sequence
+ * found at the end is the last character, as Go decodes it.
+ */
+static size_t space_len(const char *s, size_t n, bool at_end)
 {
-	return c == ' ' || c == '\t';
+	char c;
+	size_t i, len;
+
+	if (n == 0)
+		return 0;
+	c = at_end ? s[n - 1] : s[0];
+	if (c != '\0' && strchr(ascii_spaces, c))
+		return 1;
+	for (i = 0; i < ARRAY_SIZE(utf8_spaces); i++) {
+		len = strlen(utf8_spaces[i]);
+		if (len <= n && memcmp(at_end ? s + n - len : s, utf8_spaces[i], len) == 0)
+			return len;
+	}
+	return 0;
 }
 
 /* A piece of the --feature-gates value, made fit to repeat in a message. */
@@ -62,15 +95,22 @@ static const char *echo(const char *s, size_t n, struct errbuf_echo *e)
 
 static void trim(const char **s, size_t *n)
 {
-	while (*n > 0 && is_blank(**s)) {
-		(*s)++;
-		(*n)--;
+	size_t k;
+
+	while ((k = space_len(*s, *n, false)) > 0) {
+		*s += k;
+		*n -= k;
 	}
-	while (*n > 0 && is_blank((*s)[*n - 1]))
-		(*n)--;
+	while ((k = space_len(*s, *n, true)) > 0)
+		*n -= k;
 }
 
-/* Splits the next non-blank item off *p and advances *p; false at the end. */
+/*
+ * Splits the next item off *p at a comma and advances *p; false at the end.
+ * As in Kubernetes, an empty item (",,", a trailing comma, an empty value) is
+ * skipped before anything is trimmed, so a blank one (" ") is an item without
+ * a value.
+ */
 static bool next_item(const char **p, struct item *it)
 {
 	while (**p) {
@@ -80,7 +120,6 @@ static bool next_item(const char **p, struct item *it)
 		const char *eq;
 
 		*p = start + len + (comma ? 1 : 0);
-		trim(&start, &len);
 		if (len == 0)
 			continue;
 		eq = memchr(start, '=', len);
@@ -117,14 +156,20 @@ static int lookup(const struct featuregate_spec *tab, size_t n, const struct ite
 	return -1;
 }
 
-static int unknown_gate(const struct item *it, struct errbuf *err)
+static int parse_error(struct errbuf *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Every rejection lists the gates, for the person at the shell. */
+static int parse_error(struct errbuf *err, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct errbuf_echo e;
+	va_list ap;
 	int rc;
 
-	strbuf_addf(&sb, "unrecognized feature gate: %s\nknown gates:\n",
-		    echo(it->name, it->name_len, &e));
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	strbuf_adds(&sb, "\nknown gates:\n");
 	featuregate_format_known(&sb);
 	/* The caller adds its own line end. */
 	if (sb.len > 0 && sb.buf[sb.len - 1] == '\n')
@@ -138,8 +183,10 @@ void featuregate_init(struct featuregate_set *set)
 {
 	size_t i;
 
-	for (i = 0; i < FEATUREGATE_COUNT; i++)
+	for (i = 0; i < FEATUREGATE_COUNT; i++) {
 		set->enabled[i] = gates[i].default_on;
+		set->given[i] = false;
+	}
 }
 
 /*
@@ -163,12 +210,12 @@ int featuregate_parse(struct featuregate_set *set, const char *spec, struct errb
 		spec = "";
 	for (p = spec; next_item(&p, &it);) {
 		if (!it.has_value)
-			return errbuf_set(err, "missing bool value for %s",
-					  echo(it.name, it.name_len, &name));
+			return parse_error(err, "missing bool value for %s",
+					   echo(it.name, it.name_len, &name));
 		if (item_value(&it) < 0)
-			return errbuf_set(err, "invalid value of %s=%s, want true or false",
-					  echo(it.name, it.name_len, &name),
-					  echo(it.value, it.value_len, &value));
+			return parse_error(err, "invalid value of %s=%s, want true or false",
+					   echo(it.name, it.name_len, &name),
+					   echo(it.value, it.value_len, &value));
 	}
 
 	for (i = 0; i < FEATUREGATE_COUNT; i++)
@@ -183,30 +230,43 @@ int featuregate_parse(struct featuregate_set *set, const char *spec, struct errb
 		}
 		idx = lookup(pseudo_gates, ARRAY_SIZE(pseudo_gates), &it);
 		if (idx < 0)
-			return unknown_gate(&it, err);
+			return parse_error(err, "unrecognized feature gate: %s",
+					   echo(it.name, it.name_len, &name));
 		all[idx] = item_value(&it);
 	}
 
 	for (i = 0; i < FEATUREGATE_COUNT; i++)
 		if (named[i] != UNNAMED && gates[i].locked &&
 		    (named[i] == 1) != gates[i].default_on)
-			return errbuf_set(
+			return parse_error(
 				err, "cannot set feature gate %s to %s, feature is locked to %s",
 				gates[i].name, named[i] ? "true" : "false",
 				gates[i].default_on ? "true" : "false");
 
-	/* A gate named explicitly wins over AllAlpha/AllBeta wherever it appears. */
+	/*
+	 * AllAlpha/AllBeta fill in only the gates that have no value from the
+	 * command line yet: a gate named anywhere in this value wins, and so
+	 * does one given by an earlier --feature-gates, even through an earlier
+	 * AllAlpha/AllBeta ("AllAlpha=true" then "AllAlpha=false" leaves the
+	 * alpha gates on, as in Kubernetes). A locked gate keeps its default.
+	 */
 	for (k = 0; k < ARRAY_SIZE(pseudo_gates); k++) {
 		if (all[k] == UNNAMED)
 			continue;
-		for (i = 0; i < FEATUREGATE_COUNT; i++)
-			if (gates[i].stage == pseudo_gates[k].stage && !gates[i].locked &&
-			    named[i] == UNNAMED)
-				next.enabled[i] = all[k] == 1;
+		for (i = 0; i < FEATUREGATE_COUNT; i++) {
+			if (gates[i].stage != pseudo_gates[k].stage || gates[i].locked ||
+			    named[i] != UNNAMED || next.given[i])
+				continue;
+			next.enabled[i] = all[k] == 1;
+			next.given[i] = true;
+		}
 	}
-	for (i = 0; i < FEATUREGATE_COUNT; i++)
-		if (named[i] != UNNAMED)
-			next.enabled[i] = named[i] == 1;
+	for (i = 0; i < FEATUREGATE_COUNT; i++) {
+		if (named[i] == UNNAMED)
+			continue;
+		next.enabled[i] = named[i] == 1;
+		next.given[i] = true;
+	}
 	*set = next;
 	return 0;
 }

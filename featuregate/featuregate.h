@@ -4,10 +4,13 @@
  * --feature-gates. Pure: no I/O, no dependencies beyond errbuf.
  *
  * Semantics follow Kubernetes: "Name=true,Other=false", names case-sensitive,
- * values exactly true or false, blanks around names, values and commas ignored,
- * empty items skipped, a repeated name takes its last value, AllAlpha/AllBeta
- * set every alpha/beta gate not named explicitly, and a locked gate cannot be
- * set to the opposite of its default.
+ * whitespace around names and values ignored (Go's strings.TrimSpace: ASCII
+ * and Unicode spaces), empty items ("A=true,,B=false", "") skipped but a blank
+ * one ("A=true, ") an error, a repeated name takes its last value, AllAlpha and
+ * AllBeta set every alpha/beta gate that neither this value nor an earlier one
+ * set (by name or by AllAlpha/AllBeta), and a locked gate cannot be set to the
+ * opposite of its default. Stricter than Kubernetes in one point: a value is
+ * exactly true or false (Kubernetes also takes 1, t, TRUE, True, 0, f, ...).
  */
 #ifndef KPROXY_FEATUREGATE_H
 #define KPROXY_FEATUREGATE_H
@@ -46,17 +49,23 @@ struct featuregate_spec {
 	bool locked;
 };
 
+/**
+ * struct featuregate_set - the state of every gate.
+ * @given: the gate got its value from a --feature-gates value (by name or by
+ *	AllAlpha/AllBeta); a later AllAlpha/AllBeta leaves it alone.
+ */
 struct featuregate_set {
 	bool enabled[FEATUREGATE_COUNT];
+	bool given[FEATUREGATE_COUNT];
 };
 
 /* Fills set with every gate's default. */
 void featuregate_init(struct featuregate_set *set);
 
 /*
- * Applies a --feature-gates value on top of set. On error set is unchanged,
- * -EINVAL is returned and err names the gate or value; for an unknown gate the
- * message also lists the known gates (as featuregate_format_known()).
+ * Applies a --feature-gates value on top of set (each repeated flag is one
+ * call). On error set is unchanged, -EINVAL is returned and err names the gate
+ * or value, then lists the known gates (as featuregate_format_known()).
  */
 int featuregate_parse(struct featuregate_set *set, const char *spec, struct errbuf *err);
 

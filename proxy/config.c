@@ -86,6 +86,7 @@ static void usage_gates(FILE *out, int indent);
 #define SECTION_SERVE  "Servers (an empty address turns the server off)"
 #define SECTION_MODES  "Modes"
 
+/* In --help order: the flags of a section stay together, so each heading prints once. */
 static const struct flag flags[] = {
 	{ .name = "master",
 	  .arg = FLAG_ARG_VALUE,
@@ -122,6 +123,7 @@ static const struct flag flags[] = {
 	  .metavar = "CIDR[,..]",
 	  .section = SECTION_NODE,
 	  .help = "pod CIDRs: traffic from elsewhere to a ClusterIP is masqueraded",
+	  .def_note = "none",
 	  .parse = parse_cluster_cidrs },
 	{ .name = "nodeport-addresses",
 	  .arg = FLAG_ARG_VALUE,
@@ -181,13 +183,6 @@ static const struct flag flags[] = {
 	  .def = "1s",
 	  .parse = parse_duration,
 	  .off = offsetof(struct config, min_sync_period_ms) },
-	{ .name = "enable-debug-handlers",
-	  .arg = FLAG_ARG_BOOL,
-	  .section = SECTION_SERVE,
-	  .help = "serve /debug/rules and /debug/model on the metrics address",
-	  .def = "true",
-	  .parse = parse_bool,
-	  .off = offsetof(struct config, debug_handlers) },
 	{ .name = "iptables-restore-timeout",
 	  .arg = FLAG_ARG_VALUE,
 	  .metavar = "DUR",
@@ -231,6 +226,13 @@ static const struct flag flags[] = {
 	  .def = "127.0.0.1:10249",
 	  .parse = parse_hostport,
 	  .off = offsetof(struct config, metrics) },
+	{ .name = "enable-debug-handlers",
+	  .arg = FLAG_ARG_BOOL,
+	  .section = SECTION_SERVE,
+	  .help = "serve /debug/rules and /debug/model on the metrics address",
+	  .def = "true",
+	  .parse = parse_bool,
+	  .off = offsetof(struct config, debug_handlers) },
 	{ .name = "dry-run",
 	  .arg = FLAG_ARG_NONE,
 	  .section = SECTION_MODES,

@@ -8,11 +8,14 @@ Each row is a dict:
           (GOOD: shop/web, 198.19.0.10:80 -> 198.18.1.2:8080)
   raw     instead of objs: the whole state file (str or bytes)
   args    extra command-line flags (after --dry-run --from-file F --hostname-override node-a)
+  argv    instead of that: the whole command line after the program name
   exit    expected exit status, 0 unless given: a bad object is skipped, not fatal;
           2 for bad flags and for files that are not a List at all
   err     exact substrings stderr must contain, each naming the object and the
           field (the log prefix and the file name come before them); with exit 0
           every stderr line must contain one of them: nothing else may fail
+  stderr  the whole of stderr, exactly (for messages that do not depend on the
+          sanitizers or the log's time stamps: flags and unreadable files)
   good    whether the good pair must still be programmed (default: exit is 0)
   out     substrings stdout must contain; out_count: {substring: lines having it}
   not_out substrings stdout must not contain
@@ -140,6 +143,23 @@ def document(objs):
 
 def flag_err(value, flag, problem):
     return 'kproxy: invalid value "%s" for --%s: %s' % (value, flag, problem)
+
+
+HELP_HINT = "Run 'kproxy --help' for the list of flags.\n"
+KNOWN_GATES = ("known gates:\n"
+               "AllAlpha=true|false (ALPHA - default=false)\n"
+               "AllBeta=true|false (BETA - default=false)\n"
+               "AllowExtTrafficLocalEndpoints=true|false (ALPHA - default=false)\n"
+               "LoadBalancerIPMode=true|false (BETA - default=true)\n"
+               "ProxyTerminatingEndpoints=true|false (GA - default=true)\n"
+               "ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"
+               "UDPConntrackCleanup=true|false (BETA - default=true)\n")
+
+
+def gate_stderr(value, problem):
+    """All kproxy prints for a rejected --feature-gates value: every rejection
+    lists the known gates."""
+    return flag_err(value, "feature-gates", problem) + "\n" + KNOWN_GATES + HELP_HINT
 
 
 def _ports(n):
@@ -630,17 +650,23 @@ ROWS = [
               "AllowExtTrafficLocalEndpoints=true|false (ALPHA - default=false)"]),
     dict(id="flag-gate-no-value", desc="--feature-gates=AllowExtTrafficLocalEndpoints",
          args=["--feature-gates=AllowExtTrafficLocalEndpoints"], exit=2,
-         err=[flag_err("AllowExtTrafficLocalEndpoints", "feature-gates",
-                       "missing bool value for AllowExtTrafficLocalEndpoints")]),
+         stderr=gate_stderr("AllowExtTrafficLocalEndpoints",
+                            "missing bool value for AllowExtTrafficLocalEndpoints")),
+    dict(id="flag-gate-blank-item", desc="--feature-gates with a blank item after a comma",
+         args=["--feature-gates=AllowExtTrafficLocalEndpoints=true, "], exit=2,
+         stderr=gate_stderr("AllowExtTrafficLocalEndpoints=true, ", "missing bool value for ")),
     dict(id="flag-gate-bad-value", desc="--feature-gates=LoadBalancerIPMode=yes",
          args=["--feature-gates=LoadBalancerIPMode=yes"], exit=2,
-         err=[flag_err("LoadBalancerIPMode=yes", "feature-gates",
-                       "invalid value of LoadBalancerIPMode=yes, want true or false")]),
+         stderr=gate_stderr("LoadBalancerIPMode=yes",
+                            "invalid value of LoadBalancerIPMode=yes, want true or false")),
     dict(id="flag-gate-locked", desc="--feature-gates=ProxyTerminatingEndpoints=false (GA)",
          args=["--feature-gates=ProxyTerminatingEndpoints=false"], exit=2,
-         err=[flag_err("ProxyTerminatingEndpoints=false", "feature-gates",
-                       "cannot set feature gate ProxyTerminatingEndpoints to false, "
-                       "feature is locked to true")]),
+         stderr=gate_stderr("ProxyTerminatingEndpoints=false",
+                            "cannot set feature gate ProxyTerminatingEndpoints to false, "
+                            "feature is locked to true")),
+    dict(id="flag-gate-later-error", desc="a second --feature-gates with a bad value",
+         args=["--feature-gates=AllAlpha=true", "--feature-gates=AllBeta=1"], exit=2,
+         stderr=gate_stderr("AllBeta=1", "invalid value of AllBeta=1, want true or false")),
     # Fixed in proxy/config.c and featuregate/: values were repeated as they
     # were, newlines included, and a 5 kB value pushed the reason out of the message.
     dict(id="flag-gate-newline", desc="--feature-gates with a newline and rule text",
@@ -685,5 +711,13 @@ ROWS = [
          exit=2, err=["kproxy: --from-file cannot be used with --master or --kubeconfig"]),
     dict(id="flag-from-file-missing", desc="--from-file of a file that does not exist",
          args=["--from-file=/nonexistent/kproxy-badinput.json"], exit=2,
-         err=["kproxy: /nonexistent/kproxy-badinput.json: No such file or directory"]),
+         stderr="kproxy: /nonexistent/kproxy-badinput.json: No such file or directory\n"),
+    dict(id="flag-from-file-directory", desc="--from-file of a directory (read fails)",
+         args=["--from-file=/"], exit=2, stderr="kproxy: /: Is a directory\n"),
+    dict(id="flag-from-file-empty", desc="--from-file= (an empty path)",
+         args=["--from-file="], exit=2,
+         stderr=flag_err("", "from-file", "must not be empty") + "\n" + HELP_HINT),
+    dict(id="flag-dry-run-no-file", desc="--dry-run without --from-file",
+         argv=["--dry-run", "--hostname-override", "node-a"], exit=2,
+         stderr="kproxy: --dry-run needs --from-file\n"),
 ]

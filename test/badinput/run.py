@@ -5,13 +5,15 @@
 Usage: python3 test/badinput/run.py BUILD/san/kproxy [ID...]
 
 The rows are data, in cases.py next to this file. Each one is run as
-`kproxy --dry-run --from-file FILE --hostname-override node-a [flags]`, where
-FILE is a List of the known-good Service shop/web and its EndpointSlice
-followed by the row's objects (or the row's own raw file), and checked for:
+`kproxy --dry-run --from-file FILE --hostname-override node-a [flags]` (or
+with the row's own command line), where FILE is a List of the known-good
+Service shop/web and its EndpointSlice followed by the row's objects (or the
+row's own raw file), and checked for:
 
-  1. the exact error: every expected substring is on stderr, and for object
-     rows every stderr line is a one-line log message matching one of them
-     (nothing else failed, and no newline from the input split a message);
+  1. the exact error: every expected substring is on stderr (or stderr is
+     exactly the row's text), and for object rows every stderr line is a
+     one-line log message matching one of them (nothing else failed, and no
+     newline from the input split a message);
   2. the rest still programmed: stdout holds every line the good pair gives
      on its own (its KPROXY-SVC/SEP chains, its cluster IP rule, the DNAT to
      198.18.1.2:8080); flag rows and unreadable files print nothing at all;
@@ -205,8 +207,10 @@ def good_lines(payload):
                    CHAIN_DECL.match(line).group(1) in used]
 
 
-def run_kproxy(kproxy, path, args, env):
-    argv = [kproxy, "--dry-run", "--from-file", path, "--hostname-override", HOSTNAME] + args
+def run_kproxy(kproxy, path, args, env, argv=None):
+    if argv is None:
+        argv = ["--dry-run", "--from-file", path, "--hostname-override", HOSTNAME] + args
+    argv = [kproxy] + argv
     start = time.monotonic()
     try:
         p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -224,7 +228,7 @@ def check_row(row, kproxy, tmp, env, baseline, good):
     data = row["raw"] if "raw" in row else cases.document(row.get("objs", []))
     with open(path, "wb") as f:
         f.write(data.encode() if isinstance(data, str) else data)
-    rc, out_b, err_b, secs = run_kproxy(kproxy, path, row.get("args", []), env)
+    rc, out_b, err_b, secs = run_kproxy(kproxy, path, row.get("args", []), env, row.get("argv"))
     out = out_b.decode("utf-8", "replace")
     err = err_b.decode("utf-8", "replace")
     os.unlink(path)
@@ -238,6 +242,8 @@ def check_row(row, kproxy, tmp, env, baseline, good):
     for want in row.get("err", []):
         if want not in err:
             reasons.append("stderr lacks: %s" % want)
+    if "stderr" in row and err != row["stderr"]:
+        reasons.append("stderr is not exactly %r" % row["stderr"])
     err_lines = [line for line in err.splitlines() if line]
     is_flag_row = want_exit == 2
     for line in err_lines:

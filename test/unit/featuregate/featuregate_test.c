@@ -35,7 +35,26 @@
 	"ServiceInternalTrafficPolicy=true|false (GA - default=true)\n"                            \
 	"UDPConntrackCleanup=true|false (BETA - default=true)"
 
-#define UNKNOWN(name) "unrecognized feature gate: " name "\nknown gates:\n" KNOWN_MSG
+/* Every rejected value is answered with the list of gates. */
+#define LISTED(msg)   msg "\nknown gates:\n" KNOWN_MSG
+#define UNKNOWN(name) LISTED("unrecognized feature gate: " name)
+#define MISSING(name) LISTED("missing bool value for " name)
+#define INVALID(item) LISTED("invalid value of " item ", want true or false")
+#define LOCKED(name)  LISTED("cannot set feature gate " name " to false, feature is locked to true")
+
+#define EXT	"AllowExtTrafficLocalEndpoints"
+#define NBSP	"\xc2\xa0"     /* U+00A0 no-break space */
+#define NEL	"\xc2\x85"     /* U+0085 next line */
+#define OGHAM	"\xe1\x9a\x80" /* U+1680 Ogham space mark */
+#define EN_QUAD "\xe2\x80\x80" /* U+2000, first of U+2000..U+200A */
+#define HAIR	"\xe2\x80\x8a" /* U+200A hair space, last of them */
+#define LSEP	"\xe2\x80\xa8" /* U+2028 line separator */
+#define PSEP	"\xe2\x80\xa9" /* U+2029 paragraph separator */
+#define NNBSP	"\xe2\x80\xaf" /* U+202F narrow no-break space */
+#define MMSP	"\xe2\x81\x9f" /* U+205F medium mathematical space */
+#define IDSP	"\xe3\x80\x80" /* U+3000 ideographic space */
+#define ZWSP	"\xe2\x80\x8b" /* U+200B zero width space: not white space in Go */
+#define MVS	"\xe1\xa0\x8e" /* U+180E Mongolian vowel separator: no longer white space */
 
 /* featuregate_format() of the state, with the gates in name order. */
 #define STATE5(ext, lbip, term, itp, udp)                                                          \
@@ -120,33 +139,55 @@ struct parse_case {
 
 static const struct parse_case cases[] = {
 	{ "empty", NULL, "", NULL, DEFAULTS },
-	{ "only commas and blanks", NULL, " , ,\t,", NULL, DEFAULTS },
-	{ "alpha on", NULL, "AllowExtTrafficLocalEndpoints=true", NULL,
-	  STATE("true", "true", "true", "true") },
+	{ "only commas", NULL, ",,,", NULL, DEFAULTS },
+	{ "alpha on", NULL, EXT "=true", NULL, STATE("true", "true", "true", "true") },
 	{ "beta off", NULL, "LoadBalancerIPMode=false", NULL,
 	  STATE("false", "false", "true", "true") },
-	{ "two gates", NULL, "AllowExtTrafficLocalEndpoints=true,LoadBalancerIPMode=false", NULL,
+	{ "two gates", NULL, EXT "=true,LoadBalancerIPMode=false", NULL,
 	  STATE("true", "false", "true", "true") },
-	{ "blanks around commas and =", NULL,
-	  "  AllowExtTrafficLocalEndpoints = true ,\tLoadBalancerIPMode\t=\tfalse\t", NULL,
-	  STATE("true", "false", "true", "true") },
-	{ "empty items", NULL, ",,AllowExtTrafficLocalEndpoints=true,,", NULL,
+	{ "blanks around commas and =", NULL, "  " EXT " = true ,\tLoadBalancerIPMode\t=\tfalse\t",
+	  NULL, STATE("true", "false", "true", "true") },
+	{ "empty items", NULL, ",," EXT "=true,,", NULL, STATE("true", "true", "true", "true") },
+	{ "trailing comma", NULL, EXT "=true,", NULL, STATE("true", "true", "true", "true") },
+
+	/* Names and values are trimmed as Go's strings.TrimSpace trims. */
+	{ "ASCII white space", NULL, "\n\r" EXT "\v=\ftrue\r\n,\vLoadBalancerIPMode=\nfalse\f",
+	  NULL, STATE("true", "false", "true", "true") },
+	{ "Unicode white space, two-byte", NULL, NBSP EXT NEL "=" NEL "true" NBSP, NULL,
 	  STATE("true", "true", "true", "true") },
-	{ "duplicate: last wins (false)", NULL,
-	  "AllowExtTrafficLocalEndpoints=true,AllowExtTrafficLocalEndpoints=false", NULL,
+	{ "Unicode white space, three-byte", NULL,
+	  OGHAM EN_QUAD HAIR EXT LSEP PSEP "=" NNBSP MMSP "true" IDSP HAIR, NULL,
+	  STATE("true", "true", "true", "true") },
+	{ "Unicode white space mixed with ASCII", NULL,
+	  " " IDSP "\t" EXT "\t" NBSP " =" IDSP " true " NEL "\n", NULL,
+	  STATE("true", "true", "true", "true") },
+	{ "zero width space is not white space", NULL, ZWSP EXT "=true", UNKNOWN("???" EXT),
 	  DEFAULTS },
-	{ "duplicate: last wins (true)", NULL,
-	  "AllowExtTrafficLocalEndpoints=false,AllowExtTrafficLocalEndpoints=true", NULL,
+	{ "U+180E is not white space", NULL, EXT "=true" MVS, INVALID(EXT "=true???"), DEFAULTS },
+	{ "a stray UTF-8 byte is not white space", NULL, EXT "\xa0=true", UNKNOWN(EXT "?"),
+	  DEFAULTS },
+	{ "half a no-break space is not white space", NULL, EXT "=true\xc2", INVALID(EXT "=true?"),
+	  DEFAULTS },
+	{ "white space inside a name", NULL, "Allow" NBSP "ExtTrafficLocalEndpoints=true",
+	  UNKNOWN("Allow??ExtTrafficLocalEndpoints"), DEFAULTS },
+
+	/* Only an empty item is skipped; a blank one is an item without a value. */
+	{ "blank item at the end", NULL, EXT "=true, ", MISSING(""), DEFAULTS },
+	{ "blank item in the middle", NULL, EXT "=true,\t,LoadBalancerIPMode=false", MISSING(""),
+	  DEFAULTS },
+	{ "only a blank", NULL, " ", MISSING(""), DEFAULTS },
+	{ "only a newline", NULL, "\n", MISSING(""), DEFAULTS },
+	{ "only a no-break space", NULL, NBSP, MISSING(""), DEFAULTS },
+	{ "commas and blanks", NULL, " , ,\t,", MISSING(""), DEFAULTS },
+
+	{ "duplicate: last wins (false)", NULL, EXT "=true," EXT "=false", NULL, DEFAULTS },
+	{ "duplicate: last wins (true)", NULL, EXT "=false," EXT "=true", NULL,
 	  STATE("true", "true", "true", "true") },
-	{ "turn a gate back off", "AllowExtTrafficLocalEndpoints=true",
-	  "AllowExtTrafficLocalEndpoints=false", NULL, DEFAULTS },
+	{ "turn a gate back off", EXT "=true", EXT "=false", NULL, DEFAULTS },
 	{ "AllAlpha=true", NULL, "AllAlpha=true", NULL, STATE("true", "true", "true", "true") },
-	{ "AllAlpha=false", "AllowExtTrafficLocalEndpoints=true", "AllAlpha=false", NULL,
-	  DEFAULTS },
-	{ "AllAlpha then explicit", NULL, "AllAlpha=true,AllowExtTrafficLocalEndpoints=false", NULL,
-	  DEFAULTS },
-	{ "explicit then AllAlpha", NULL, "AllowExtTrafficLocalEndpoints=false,AllAlpha=true", NULL,
-	  DEFAULTS },
+	{ "AllAlpha=false", NULL, "AllAlpha=false", NULL, DEFAULTS },
+	{ "AllAlpha then explicit", NULL, "AllAlpha=true," EXT "=false", NULL, DEFAULTS },
+	{ "explicit then AllAlpha", NULL, EXT "=false,AllAlpha=true", NULL, DEFAULTS },
 	{ "AllBeta=false", NULL, "AllBeta=false", NULL,
 	  STATE5("false", "false", "true", "true", "false") },
 	{ "AllBeta=false, explicit beta", NULL, "LoadBalancerIPMode=true,AllBeta=false", NULL,
@@ -156,54 +197,69 @@ static const struct parse_case cases[] = {
 	{ "AllAlpha/AllBeta leave GA alone", NULL, "AllAlpha=false,AllBeta=false", NULL,
 	  STATE5("false", "false", "true", "true", "false") },
 	{ "AllAlpha duplicate: last wins", NULL, "AllAlpha=true,AllAlpha=false", NULL, DEFAULTS },
-	{ "AllAlpha in an earlier value only", "AllAlpha=true",
-	  "AllowExtTrafficLocalEndpoints=false", NULL, DEFAULTS },
+
+	/*
+	 * A later value (a repeated --feature-gates) applies AllAlpha/AllBeta
+	 * only to gates that no earlier value set, by name or through
+	 * AllAlpha/AllBeta; a name always applies.
+	 */
+	{ "AllAlpha later keeps an earlier name", EXT "=true", "AllAlpha=false", NULL,
+	  STATE("true", "true", "true", "true") },
+	{ "AllAlpha later keeps an earlier name (2)", EXT "=false", "AllAlpha=true", NULL,
+	  DEFAULTS },
+	{ "AllBeta later keeps an earlier name", "LoadBalancerIPMode=true", "AllBeta=false", NULL,
+	  STATE5("false", "true", "true", "true", "false") },
+	{ "AllAlpha later keeps an earlier AllAlpha", "AllAlpha=true", "AllAlpha=false", NULL,
+	  STATE("true", "true", "true", "true") },
+	{ "AllBeta later keeps an earlier AllBeta", "AllBeta=false", "AllBeta=true", NULL,
+	  STATE5("false", "false", "true", "true", "false") },
+	{ "AllBeta later sets what AllAlpha did not", "AllAlpha=true", "AllBeta=false", NULL,
+	  STATE5("true", "false", "true", "true", "false") },
+	{ "a name later beats an earlier AllAlpha", "AllAlpha=true", EXT "=false", NULL, DEFAULTS },
+	{ "a name later beats an earlier AllBeta", "AllBeta=false", "UDPConntrackCleanup=true",
+	  NULL, STATE5("false", "false", "true", "true", "true") },
+
 	{ "locked gate to its default", NULL,
 	  "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true", NULL, DEFAULTS },
 	{ "locked gate, last value is the default", NULL,
 	  "ProxyTerminatingEndpoints=false,ProxyTerminatingEndpoints=true", NULL, DEFAULTS },
 	{ "locked gate off", NULL, "ProxyTerminatingEndpoints=false",
-	  "cannot set feature gate ProxyTerminatingEndpoints to false, feature is locked to true",
-	  DEFAULTS },
+	  LOCKED("ProxyTerminatingEndpoints"), DEFAULTS },
 	{ "locked gate off (2)", NULL, "ServiceInternalTrafficPolicy = false",
-	  "cannot set feature gate ServiceInternalTrafficPolicy to false, feature is locked to "
-	  "true",
-	  DEFAULTS },
+	  LOCKED("ServiceInternalTrafficPolicy"), DEFAULTS },
 	{ "unknown gate", NULL, "NoSuchGate=true", UNKNOWN("NoSuchGate"), DEFAULTS },
 	{ "names are case-sensitive", NULL, "allowexttrafficlocalendpoints=true",
 	  UNKNOWN("allowexttrafficlocalendpoints"), DEFAULTS },
 	{ "empty name", NULL, "=true", UNKNOWN(""), DEFAULTS },
-	{ "value True", NULL, "AllowExtTrafficLocalEndpoints=True",
-	  "invalid value of AllowExtTrafficLocalEndpoints=True, want true or false", DEFAULTS },
-	{ "value 1", NULL, "AllowExtTrafficLocalEndpoints=1",
-	  "invalid value of AllowExtTrafficLocalEndpoints=1, want true or false", DEFAULTS },
-	{ "value yes", NULL, "LoadBalancerIPMode = yes",
-	  "invalid value of LoadBalancerIPMode=yes, want true or false", DEFAULTS },
-	{ "empty value", NULL, "AllowExtTrafficLocalEndpoints=",
-	  "invalid value of AllowExtTrafficLocalEndpoints=, want true or false", DEFAULTS },
-	{ "missing =", NULL, "AllowExtTrafficLocalEndpoints",
-	  "missing bool value for AllowExtTrafficLocalEndpoints", DEFAULTS },
-	{ "missing = with blanks", NULL, " LoadBalancerIPMode ",
-	  "missing bool value for LoadBalancerIPMode", DEFAULTS },
+	{ "value True", NULL, EXT "=True", INVALID(EXT "=True"), DEFAULTS },
+	{ "value 1", NULL, EXT "=1", INVALID(EXT "=1"), DEFAULTS },
+	{ "value t", NULL, EXT "=t", INVALID(EXT "=t"), DEFAULTS },
+	{ "value yes", NULL, "LoadBalancerIPMode = yes", INVALID("LoadBalancerIPMode=yes"),
+	  DEFAULTS },
+	{ "empty value", NULL, EXT "=", INVALID(EXT "="), DEFAULTS },
+	{ "blank value", NULL, EXT "= " NBSP, INVALID(EXT "="), DEFAULTS },
+	{ "missing =", NULL, EXT, MISSING(EXT), DEFAULTS },
+	{ "missing = with blanks", NULL, " LoadBalancerIPMode ", MISSING("LoadBalancerIPMode"),
+	  DEFAULTS },
 	{ "form errors come before unknown names", NULL, "NoSuchGate=true,LoadBalancerIPMode",
-	  "missing bool value for LoadBalancerIPMode", DEFAULTS },
-	{ "error leaves the set unchanged", "AllowExtTrafficLocalEndpoints=true",
-	  "AllowExtTrafficLocalEndpoints=false,LoadBalancerIPMode=false,NoSuchGate=true",
-	  UNKNOWN("NoSuchGate"), STATE("true", "true", "true", "true") },
+	  MISSING("LoadBalancerIPMode"), DEFAULTS },
+	{ "form errors come in item order", NULL, "LoadBalancerIPMode=on," EXT,
+	  INVALID("LoadBalancerIPMode=on"), DEFAULTS },
+	{ "error leaves the set unchanged", EXT "=true",
+	  EXT "=false,LoadBalancerIPMode=false,NoSuchGate=true", UNKNOWN("NoSuchGate"),
+	  STATE("true", "true", "true", "true") },
 	{ "locked error leaves the set unchanged", NULL,
 	  "AllAlpha=true,LoadBalancerIPMode=false,ProxyTerminatingEndpoints=false",
-	  "cannot set feature gate ProxyTerminatingEndpoints to false, feature is locked to true",
-	  DEFAULTS },
+	  LOCKED("ProxyTerminatingEndpoints"), DEFAULTS },
 	{ "value error leaves the set unchanged", NULL, "AllAlpha=true,LoadBalancerIPMode=off",
-	  "invalid value of LoadBalancerIPMode=off, want true or false", DEFAULTS },
+	  INVALID("LoadBalancerIPMode=off"), DEFAULTS },
 	/* A message repeats at most 64 bytes of a name or value, on one line. */
 	{ "value with a newline", NULL, "LoadBalancerIPMode=true\n-j ACCEPT",
-	  "invalid value of LoadBalancerIPMode=true?-j ACCEPT, want true or false", DEFAULTS },
+	  INVALID("LoadBalancerIPMode=true?-j ACCEPT"), DEFAULTS },
 	{ "name with control bytes", NULL, "Gate\r\x1b[2J\"=true", UNKNOWN("Gate??[2J?"),
 	  DEFAULTS },
 	{ "long name", NULL, "G123456789G123456789G123456789G123456789G123456789G123456789G1234",
-	  "missing bool value for "
-	  "G123456789G123456789G123456789G123456789G123456789G123456789G123...",
+	  MISSING("G123456789G123456789G123456789G123456789G123456789G123456789G123..."),
 	  DEFAULTS },
 };
 
@@ -257,6 +313,20 @@ static void test_unknown_lists_gates(void **state)
 	assert_non_null(strstr(err.msg, "AllAlpha=true|false (ALPHA - default=false)"));
 }
 
+/* A rejected value gives no gate a value: a later AllBeta still reaches them. */
+static void test_rejected_not_given(void **state)
+{
+	struct featuregate_set set;
+
+	(void)state;
+	featuregate_init(&set);
+	assert_int_equal(featuregate_parse(&set, "LoadBalancerIPMode=true,NoSuchGate=true", NULL),
+			 -EINVAL);
+	assert_int_equal(featuregate_parse(&set, "AllBeta=false", NULL), 0);
+	assert_false(featuregate_enabled(&set, FEATUREGATE_LOADBALANCER_IP_MODE));
+	assert_false(featuregate_enabled(&set, FEATUREGATE_UDP_CONNTRACK_CLEANUP));
+}
+
 static void test_format(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -296,9 +366,13 @@ static void test_null_errbuf(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults), cmocka_unit_test(test_stage_names),
-		cmocka_unit_test(test_parse),	 cmocka_unit_test(test_unknown_lists_gates),
-		cmocka_unit_test(test_format),	 cmocka_unit_test(test_null_errbuf),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_stage_names),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_unknown_lists_gates),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_null_errbuf),
+		cmocka_unit_test(test_rejected_not_given),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
