@@ -247,6 +247,9 @@ ROWS = [
                        "service.alpha.kubernetes.io/external-traffic": "OnlyLocal\n" + INJECT,
                        "service.alpha.kubernetes.io/healthcheck-nodeport": "1" * KB10}}),
                slice_(name="anno-1", service="anno")],
+         err=['service shop/anno: annotation service.alpha.kubernetes.io/external-traffic: '
+              '"OnlyLocal?-A KPROXY-SERVICES -j ACCEPT" is neither OnlyLocal nor Global; '
+              'ignored'],
          out=['"shop/anno:http cluster IP"'], not_out=["KPROXY-SVL-"]),
     dict(id="resource-version-10kb", desc="resourceVersion of 10 kB",
          objs=[svc(meta={"resourceVersion": "9" * KB10})],
