@@ -23,6 +23,8 @@ struct admin {
 	struct server *metrics;
 	struct loop_timer *retry;
 	bool reported; /* a bind failure was logged and not yet resolved */
+	struct timespec start;		/* CLOCK_MONOTONIC at admin_new() */
+	struct health_time last_applied; /* of the last successful sync, unset before */
 };
 
 typedef void (*route_fn)(struct admin *a, const struct server_request *req,
@@ -32,14 +34,6 @@ struct route {
 	const char *path;
 	route_fn fn;
 };
-
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 bool admin_proxy_healthy(const struct admin *a)
 {
@@ -53,13 +47,13 @@ static void proxy_health(struct admin *a, struct server_response *resp, bool wit
 	bool healthy = admin_proxy_healthy(a);
 	bool eligible = health_node_eligible(model_node(*a->model));
 	bool ok = healthy && (!with_node || eligible);
-	double now = wall_now();
+	struct health_time now;
 
+	health_time_now(&now, &a->start);
 	resp->status = ok ? 200 : 503;
 	resp->content_type = "application/json";
-	/* While healthy, the last update is now: nothing is waiting. */
-	health_proxy_body(&resp->body, healthy ? now : sync_last_success(a->sync), now, with_node,
-			  eligible);
+	/* While kube-proxy answers 200, its last update is now (nothing is waiting). */
+	health_proxy_body(&resp->body, ok ? &now : &a->last_applied, &now, with_node, eligible);
 	if (with_node)
 		ok ? m->healthz_200_total++ : m->healthz_503_total++;
 	else
@@ -217,6 +211,7 @@ struct admin *admin_new(struct loop *l, const struct config *cfg, struct sync *s
 	a->cfg = cfg;
 	a->sync = s;
 	a->model = model;
+	clock_gettime(CLOCK_MONOTONIC, &a->start);
 	a->retry = loop_timer_new(l, try_listen, a);
 	if (!a->retry) {
 		errbuf_set(err, "cannot create a timer: %s", strerror(errno));
@@ -225,6 +220,11 @@ struct admin *admin_new(struct loop *l, const struct config *cfg, struct sync *s
 	}
 	try_listen(a);
 	return a;
+}
+
+void admin_applied(struct admin *a)
+{
+	health_time_now(&a->last_applied, &a->start);
 }
 
 void admin_free(struct admin *a)

@@ -30,6 +30,9 @@ struct admin *admin_new(struct loop *l, const struct config *cfg, struct sync *s
 			struct model *const *model, struct errbuf *err);
 void admin_free(struct admin *a);
 
+/* A sync succeeded: /healthz and /livez give its time as lastUpdated when they say 503. */
+void admin_applied(struct admin *a);
+
 /* Whether kproxy is healthy (the /livez answer): no change waited too long. */
 bool admin_proxy_healthy(const struct admin *a);
 

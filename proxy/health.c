@@ -15,23 +15,53 @@ bool health_is_fresh(uint64_t now_ms, uint64_t oldest_pending_ms, uint64_t timeo
 	return oldest_pending_ms == 0 || now_ms < oldest_pending_ms + timeout_ms;
 }
 
-/* Go's time.Time String() form, quoted: "2026-11-26 04:30:00.123456789 +0000 UTC". */
-static void go_time(struct strbuf *out, double t)
+void health_time_now(struct health_time *t, const struct timespec *start)
 {
-	time_t sec = (time_t)t;
-	long nsec = (long)((t - (double)sec) * 1e9);
-	struct tm tm;
-	char buf[64];
+	struct timespec mono;
 
-	if (nsec < 0)
-		nsec = 0;
-	gmtime_r(&sec, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-	strbuf_addf(out, "\"%s.%09ld +0000 UTC\"", buf, nsec);
+	clock_gettime(CLOCK_REALTIME, &t->wall);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	t->mono.tv_sec = mono.tv_sec - start->tv_sec;
+	t->mono.tv_nsec = mono.tv_nsec - start->tv_nsec;
+	if (t->mono.tv_nsec < 0) {
+		t->mono.tv_sec--;
+		t->mono.tv_nsec += 1000000000L;
+	}
+	t->set = true;
 }
 
-void health_proxy_body(struct strbuf *out, double last_updated, double now, bool with_node,
-		       bool node_eligible)
+/*
+ * Go's time.Time String(), quoted, of a time.Now() in UTC (kube-proxy's
+ * image has no time zone): the fraction of the second without its trailing
+ * zeros, none when it is zero, then the monotonic reading that Go appends to
+ * the times of time.Now(), always with 9 digits. Go's zero Time has no
+ * monotonic reading.
+ */
+static void go_time(struct strbuf *out, const struct health_time *t)
+{
+	char date[32], frac[16];
+	time_t sec = t->wall.tv_sec;
+	struct tm tm;
+	int len;
+
+	if (!t->set) {
+		strbuf_adds(out, "\"0001-01-01 00:00:00 +0000 UTC\"");
+		return;
+	}
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+	frac[0] = '\0';
+	if (t->wall.tv_nsec > 0 && t->wall.tv_nsec < 1000000000L) {
+		len = snprintf(frac, sizeof(frac), ".%09ld", t->wall.tv_nsec);
+		while (frac[len - 1] == '0')
+			frac[--len] = '\0';
+	}
+	strbuf_addf(out, "\"%s%s +0000 UTC m=+%lld.%09ld\"", date, frac, (long long)t->mono.tv_sec,
+		    t->mono.tv_nsec);
+}
+
+void health_proxy_body(struct strbuf *out, const struct health_time *last_updated,
+		       const struct health_time *now, bool with_node, bool node_eligible)
 {
 	strbuf_adds(out, "{\"lastUpdated\": ");
 	go_time(out, last_updated);
@@ -89,8 +119,21 @@ bool health_node_eligible(const struct k8s_node *node)
 }
 
 /**
+ * struct hc_want - a listener the rules of a sync call for.
+ * @local: the Service's local ready endpoints when those rules were built.
+ */
+struct hc_want {
+	char *ns;
+	char *name;
+	uint16_t port;
+	struct k8s_addr addr;
+	bool any_addr;
+	size_t local;
+};
+
+/**
  * struct listener - one open health-check port of one Service.
- * @key: "namespace/name".
+ * @local: what it answers with: the count of the last committed sync.
  */
 struct listener {
 	struct hcports *owner;
@@ -99,34 +142,40 @@ struct listener {
 	uint16_t port;
 	struct k8s_addr addr;
 	bool any_addr;
+	size_t local;
 	struct server *server;
 	char *last_error; /* kind of the previous failed attempt, NULL once open */
-	bool wanted;	  /* seen in the current hcports_sync() */
+	bool wanted;	  /* named by the commit being made */
 };
 
+/**
+ * struct hcports - the listeners, and the notes of the sync in flight.
+ * @pending: what the last hcports_prepare() found (n_pending entries);
+ *	@prepared: whether it is still to be committed.
+ */
 struct hcports {
 	struct loop *loop;
 	const struct featuregate_set *gates;
 	hcports_healthy_cb healthy;
 	hcports_report_cb report;
 	void *arg;
-	const struct model *model;
 	struct listener **ls;
 	size_t n;
+	struct hc_want *pending;
+	size_t n_pending;
+	bool prepared;
 };
 
 static void answer(const struct server_request *req, struct server_response *resp, void *arg)
 {
 	struct listener *l = arg;
 	struct hcports *h = l->owner;
-	const struct model_service *svc = model_service_lookup(h->model, l->ns, l->name);
-	size_t local = svc ? health_local_endpoints(h->model, svc) : 0;
 	bool healthy = h->healthy(h->arg);
 
 	(void)req;
-	resp->status = local > 0 && healthy ? 200 : 503;
+	resp->status = l->local > 0 && healthy ? 200 : 503;
 	resp->content_type = "application/json";
-	health_service_body(&resp->body, l->ns, l->name, local, healthy);
+	health_service_body(&resp->body, l->ns, l->name, l->local, healthy);
 }
 
 struct hcports *hcports_new(struct loop *l, const struct featuregate_set *gates,
@@ -151,6 +200,20 @@ static void listener_free(struct listener *l)
 	free(l);
 }
 
+static void pending_clear(struct hcports *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_pending; i++) {
+		free(h->pending[i].ns);
+		free(h->pending[i].name);
+	}
+	free(h->pending);
+	h->pending = NULL;
+	h->n_pending = 0;
+	h->prepared = false;
+}
+
 void hcports_free(struct hcports *h)
 {
 	size_t i;
@@ -160,42 +223,41 @@ void hcports_free(struct hcports *h)
 	for (i = 0; i < h->n; i++)
 		listener_free(h->ls[i]);
 	free(h->ls);
+	pending_clear(h);
 	free(h);
 }
 
-static struct listener *find(struct hcports *h, const struct k8s_service *spec, uint16_t port,
-			     const struct k8s_addr *addr)
+static struct listener *find(struct hcports *h, const struct hc_want *w)
 {
 	size_t i;
 
 	for (i = 0; i < h->n; i++) {
 		struct listener *l = h->ls[i];
 
-		if (l->port == port && strcmp(l->ns, spec->namespace) == 0 &&
-		    strcmp(l->name, spec->name) == 0 &&
-		    (addr ? !l->any_addr && k8s_addr_cmp(&l->addr, addr) == 0 : l->any_addr))
+		if (l->port == w->port && strcmp(l->ns, w->ns) == 0 &&
+		    strcmp(l->name, w->name) == 0 && l->any_addr == w->any_addr &&
+		    (w->any_addr || k8s_addr_cmp(&l->addr, &w->addr) == 0))
 			return l;
 	}
 	return NULL;
 }
 
-static void want(struct hcports *h, const struct k8s_service *spec, uint16_t port,
-		 const struct k8s_addr *addr)
+static void want(struct hcports *h, const struct hc_want *w)
 {
-	struct listener *l = find(h, spec, port, addr);
+	struct listener *l = find(h, w);
 
 	if (!l) {
 		l = xcalloc(1, sizeof(*l));
 		l->owner = h;
-		l->ns = xstrdup(spec->namespace);
-		l->name = xstrdup(spec->name);
-		l->port = port;
-		l->any_addr = addr == NULL;
-		if (addr)
-			l->addr = *addr;
+		l->ns = xstrdup(w->ns);
+		l->name = xstrdup(w->name);
+		l->port = w->port;
+		l->any_addr = w->any_addr;
+		l->addr = w->addr;
 		h->ls = xreallocarray(h->ls, h->n + 1, sizeof(*h->ls));
 		h->ls[h->n++] = l;
 	}
+	l->local = w->local;
 	l->wanted = true;
 }
 
@@ -212,36 +274,52 @@ static void report(struct hcports *h, struct listener *l, const char *key, const
 		h->report(l->ns, l->name, msg, repeated, h->arg);
 }
 
-size_t hcports_sync(struct hcports *h, const struct model *m, const struct k8s_addr *addrs,
-		    size_t n_addrs)
+static void note(struct hcports *h, const struct k8s_service *spec, uint16_t port,
+		 const struct k8s_addr *addr, size_t local)
+{
+	struct hc_want *w;
+
+	h->pending = xreallocarray(h->pending, h->n_pending + 1, sizeof(*h->pending));
+	w = &h->pending[h->n_pending++];
+	memset(w, 0, sizeof(*w));
+	w->ns = xstrdup(spec->namespace);
+	w->name = xstrdup(spec->name);
+	w->port = port;
+	w->any_addr = addr == NULL;
+	if (addr)
+		w->addr = *addr;
+	w->local = local;
+}
+
+void hcports_prepare(struct hcports *h, const struct model *m, const struct k8s_addr *addrs,
+		     size_t n_addrs)
 {
 	const struct model_service **svcs;
-	size_t n, i, k, failed = 0, limit = 0, in_use = 0;
-	bool counted = false;
+	size_t n, i, k, local;
 
-	h->model = m;
-	for (i = 0; i < h->n; i++)
-		h->ls[i]->wanted = false;
+	pending_clear(h);
 	svcs = model_services_sorted(m, &n);
 	for (i = 0; i < n; i++) {
 		uint16_t port = rules_health_check_port(svcs[i]->spec, h->gates);
 
 		if (!port)
 			continue;
+		local = health_local_endpoints(m, svcs[i]);
 		if (n_addrs == 0)
-			want(h, svcs[i]->spec, port, NULL);
+			note(h, svcs[i]->spec, port, NULL, local);
 		for (k = 0; k < n_addrs; k++)
-			want(h, svcs[i]->spec, port, &addrs[k]);
+			note(h, svcs[i]->spec, port, &addrs[k], local);
 	}
 	free(svcs);
-	/* Close what is no longer wanted, then open what is missing. */
-	for (i = 0, k = 0; i < h->n; i++) {
-		if (h->ls[i]->wanted)
-			h->ls[k++] = h->ls[i];
-		else
-			listener_free(h->ls[i]);
-	}
-	h->n = k;
+	h->prepared = true;
+}
+
+/* Opens the listeners that are not open; returns how many could not be. */
+static size_t open_missing(struct hcports *h)
+{
+	size_t i, failed = 0, limit = 0, in_use = 0;
+	bool counted = false;
+
 	for (i = 0; i < h->n; i++) {
 		struct listener *l = h->ls[i];
 		struct errbuf err;
@@ -278,6 +356,33 @@ size_t hcports_sync(struct hcports *h, const struct model *m, const struct k8s_a
 	return failed;
 }
 
+size_t hcports_commit(struct hcports *h)
+{
+	size_t i, k;
+
+	if (!h->prepared)
+		return open_missing(h);
+	for (i = 0; i < h->n; i++)
+		h->ls[i]->wanted = false;
+	for (i = 0; i < h->n_pending; i++)
+		want(h, &h->pending[i]);
+	pending_clear(h);
+	/* Close what is no longer wanted, then open what is missing. */
+	for (i = 0, k = 0; i < h->n; i++) {
+		if (h->ls[i]->wanted)
+			h->ls[k++] = h->ls[i];
+		else
+			listener_free(h->ls[i]);
+	}
+	h->n = k;
+	return open_missing(h);
+}
+
+size_t hcports_retry(struct hcports *h)
+{
+	return open_missing(h);
+}
+
 size_t hcports_count(const struct hcports *h)
 {
 	size_t i, n = 0;
@@ -285,4 +390,14 @@ size_t hcports_count(const struct hcports *h)
 	for (i = 0; i < h->n; i++)
 		n += h->ls[i]->server != NULL;
 	return n;
+}
+
+long hcports_local_endpoints(const struct hcports *h, const char *ns, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->ls[i]->ns, ns) == 0 && strcmp(h->ls[i]->name, name) == 0)
+			return (long)h->ls[i]->local;
+	return -1;
 }

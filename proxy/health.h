@@ -11,7 +11,9 @@
  * The edge half (hcports) keeps one HTTP listener per such Service open on
  * its health-check node port, opening and closing them as Services come, go
  * and change; a port that cannot be bound is reported and retried, never
- * fatal.
+ * fatal. Like kube-proxy, it follows the rules in the kernel rather than the
+ * model: listeners and their endpoint counts change when the sync carrying
+ * a change succeeds, not when the change arrives.
  */
 #ifndef KPROXY_HEALTH_H
 #define KPROXY_HEALTH_H
@@ -19,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "featuregate/featuregate.h"
 #include "proxy/loop.h"
@@ -28,9 +31,30 @@
 /* True when nothing waits (oldest_pending_ms 0) or it has waited less than timeout_ms. */
 bool health_is_fresh(uint64_t now_ms, uint64_t oldest_pending_ms, uint64_t timeout_ms);
 
-/* Appends the /healthz (with_node) or /livez body; times are Unix seconds. */
-void health_proxy_body(struct strbuf *out, double last_updated, double now, bool with_node,
-		       bool node_eligible);
+/**
+ * struct health_time - an instant as Go's time.Now() holds it, which is what
+ * kube-proxy's /healthz and /livez bodies print.
+ * @set: false for Go's zero Time (no sync has succeeded yet).
+ * @wall: CLOCK_REALTIME.
+ * @mono: CLOCK_MONOTONIC since kproxy started (Go's monotonic reading counts
+ *	from the process's start).
+ */
+struct health_time {
+	bool set;
+	struct timespec wall;
+	struct timespec mono;
+};
+
+/* Fills t with the current time; start is CLOCK_MONOTONIC when kproxy started. */
+void health_time_now(struct health_time *t, const struct timespec *start);
+
+/*
+ * Appends the /healthz (with_node) or /livez body. The times are printed as
+ * Go's %q of a time.Time from time.Now() in UTC:
+ * "2025-11-26 04:30:00.5 +0000 UTC m=+12.000000000".
+ */
+void health_proxy_body(struct strbuf *out, const struct health_time *last_updated,
+		       const struct health_time *now, bool with_node, bool node_eligible);
 
 /* Appends a health-check node port's JSON body. */
 void health_service_body(struct strbuf *out, const char *ns, const char *name, size_t local,
@@ -58,15 +82,32 @@ struct hcports *hcports_new(struct loop *l, const struct featuregate_set *gates,
 void hcports_free(struct hcports *h);
 
 /*
- * Opens and closes listeners to match the model (borrowed until the next
- * call): one per Local-policy LoadBalancer with a health-check node port, on
- * each of addrs (NULL/0: every address). Failed ports are retried at the
- * next call. Returns the number of ports that could not be bound.
+ * Health-check answers follow the rules in the kernel, as kube-proxy's do: a
+ * change to the model moves nothing until the sync that carries it succeeds.
+ *
+ * hcports_prepare: called when a sync builds its rules from m; notes the
+ *	listeners those rules call for (one per Local-policy LoadBalancer with a
+ *	health-check node port, on each of addrs, NULL/0: every address) and
+ *	each Service's local ready endpoint count. m is not kept.
+ * hcports_commit: that sync succeeded: opens and closes listeners to match
+ *	the last prepare and answers with its counts from now on. A sync that
+ *	fails is never committed; the next prepare replaces its notes.
+ * hcports_retry: opens the listeners of the last commit that could not be
+ *	bound (it reads no model).
+ * Commit and retry return the number of ports that could not be bound.
  */
-size_t hcports_sync(struct hcports *h, const struct model *m, const struct k8s_addr *addrs,
-		    size_t n_addrs);
+void hcports_prepare(struct hcports *h, const struct model *m, const struct k8s_addr *addrs,
+		     size_t n_addrs);
+size_t hcports_commit(struct hcports *h);
+size_t hcports_retry(struct hcports *h);
 
 /* Number of open listeners. */
 size_t hcports_count(const struct hcports *h);
+
+/*
+ * The local endpoint count the health-check port of Service ns/name answers
+ * with (as of the last commit), or -1 when kproxy keeps no listener for it.
+ */
+long hcports_local_endpoints(const struct hcports *h, const char *ns, const char *name);
 
 #endif

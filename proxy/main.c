@@ -224,10 +224,13 @@ out:
 
 /*
  * Health-check node ports listen where NodePorts answer: on every address,
- * or on this node's addresses that --nodeport-addresses selects.
+ * or on this node's addresses that --nodeport-addresses selects. Noted as a
+ * sync builds its rules (local addresses just read), in effect once it is
+ * applied.
  */
-static void open_health_check_ports(struct proxy *p)
+static void on_built(void *arg)
 {
+	struct proxy *p = arg;
 	struct k8s_addr addrs[64];
 	struct rules_config rc;
 	size_t n = 0, i, k;
@@ -248,14 +251,16 @@ static void open_health_check_ports(struct proxy *p)
 	}
 	if ((p->cfg->nodeport_primary || rc.n_nodeport_cidrs) && n == 0)
 		log_warn("health checks: no local address matches --nodeport-addresses");
-	/* Ports that could not be bound are tried again a sync period later. */
-	if (hcports_sync(p->hcports, p->model, n ? addrs : NULL, n) > 0)
-		loop_timer_arm(p->hc_retry_timer, p->cfg->sync_period_ms);
+	hcports_prepare(p->hcports, p->model, n ? addrs : NULL, n);
 }
 
+/* Ports that could not be bound are tried again a sync period later. */
 static void retry_health_check_ports(void *arg)
 {
-	open_health_check_ports(arg);
+	struct proxy *p = arg;
+
+	if (hcports_retry(p->hcports) > 0)
+		loop_timer_arm(p->hc_retry_timer, p->cfg->sync_period_ms);
 }
 
 static bool proxy_healthy(void *arg)
@@ -315,7 +320,6 @@ static void on_watch_synced(void *arg)
 	p->synced = true;
 	log_info("api: every kind listed: %zu services", model_service_count(p->model));
 	sync_request(p->sync);
-	open_health_check_ports(p);
 }
 
 static void on_watch_error(const char *msg, void *arg)
@@ -373,10 +377,12 @@ static void on_applied(const struct rules_stats *stats, bool full, bool first, c
 
 	(void)stats;
 	(void)full;
+	admin_applied(p->admin);
+	if (hcports_commit(p->hcports) > 0)
+		loop_timer_arm(p->hc_retry_timer, p->cfg->sync_period_ms);
 	if (!first && n_changed &&
 	    featuregate_enabled(&p->cfg->gates, FEATUREGATE_UDP_CONNTRACK_CLEANUP))
 		clean_conntrack(p, changed, n_changed);
-	open_health_check_ports(p);
 }
 
 /*
@@ -401,7 +407,6 @@ static void reload_state(void *arg)
 		 model_service_count(p->model), model_dirty_count(p->model), removed);
 	if (model_dirty_count(p->model) || removed)
 		sync_request(p->sync);
-	open_health_check_ports(p);
 }
 
 static void on_inotify(int fd, uint32_t events, void *arg)
@@ -463,7 +468,7 @@ static void on_stop_signal(int signo, void *arg)
  */
 static int run_daemon(const struct config *cfg)
 {
-	static const struct sync_hooks hooks = { .applied = on_applied };
+	static const struct sync_hooks hooks = { .built = on_built, .applied = on_applied };
 	struct proxy p = { 0 };
 	struct rules_config rc;
 	struct errbuf err;

@@ -443,6 +443,8 @@ static void build_and_apply(struct sync *s)
 	s->inflight_full = s->inflight.full;
 	s->inflight_valid = true;
 	collect_changed(s);
+	if (s->hooks.built)
+		s->hooks.built(s->arg);
 	model_changes_pending(s->model, &svc_changes, &ep_changes);
 	s->metrics.service_changes_total += svc_changes;
 	s->metrics.endpoint_changes_total += ep_changes;

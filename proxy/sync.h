@@ -33,11 +33,14 @@
 
 /**
  * struct sync_hooks - what the owner hears about. Called from the loop.
+ * @built: a sync has built its rules from the model as it is now; @applied
+ *	or a failure follows (the model may change in between).
  * @applied: a restore succeeded; changed lists the "namespace/name" keys of
  *	the Services whose rules it changed (n_changed of them); first is true
  *	for the first success since kproxy started.
  */
 struct sync_hooks {
+	void (*built)(void *arg);
 	void (*applied)(const struct rules_stats *stats, bool full, bool first,
 			char *const *changed, size_t n_changed, void *arg);
 };

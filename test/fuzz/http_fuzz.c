@@ -11,7 +11,8 @@
  * are read from (zeros once they run out). Times stay within what a clock
  * can give (0 to 2^33 s); durations are finite and non-negative.
  *
- * Checks: every body is JSON with the fields load balancers read; the
+ * Checks: every body is JSON with the fields load balancers read, its times
+ * in Go's String() form and read back to the times given; the
  * metrics text is all "# HELP"/"# TYPE" lines and samples whose value is a
  * number, each histogram's buckets are cumulative and end at its count.
  */
@@ -57,35 +58,81 @@ static double read_duration(struct reader *r)
 	return (double)read_u64(r, 6) / 1e9;
 }
 
-static void check_go_time(const cJSON *v, const char *what)
+/* A time as admin gives one: a wall clock up to 2^33 s, uptime up to 2^32 s, or unset. */
+static void read_health_time(struct reader *r, struct health_time *t)
 {
-	const char *s = cJSON_GetStringValue(v);
-	int y, mo, d, h, mi, sec;
-	long ns;
-	char rest[16];
+	t->set = (read_u64(r, 1) & 1) == 0;
+	t->wall.tv_sec = (time_t)(read_u64(r, 5) % (1ull << 33));
+	t->wall.tv_nsec = (long)(read_u64(r, 4) % 1000000000u);
+	t->mono.tv_sec = (time_t)read_u64(r, 4);
+	t->mono.tv_nsec = (long)(read_u64(r, 4) % 1000000000u);
+}
+
+/*
+ * Go's String() of t: "2006-01-02 15:04:05[.fraction] +0000 UTC m=+S.NNNNNNNNN"
+ * with the fraction's trailing zeros trimmed (and no '.' for a whole second),
+ * or the zero Time; read back, it gives t.
+ */
+static void check_go_time(const cJSON *v, const struct health_time *t, const char *what)
+{
+	const char *s = cJSON_GetStringValue(v), *p;
+	struct tm tm = { 0 };
+	long long mono_s;
+	long ns = 0, mono_ns;
+	size_t digits, k;
+	int n = 0;
 
 	FUZZ_ASSERT(s != NULL, "%s: not a string", what);
-	FUZZ_ASSERT(strlen(s) == 39 &&
-			    sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d.%9ld %15s", &y, &mo, &d, &h, &mi,
-				   &sec, &ns, rest) == 8 &&
-			    strcmp(s + 29, " +0000 UTC") == 0,
-		    "%s: \"%s\" is not Go's time format", what, s);
+	if (!t->set) {
+		FUZZ_ASSERT(strcmp(s, "0001-01-01 00:00:00 +0000 UTC") == 0,
+			    "%s: \"%s\" is not Go's zero Time", what, s);
+		return;
+	}
+	FUZZ_ASSERT(sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) == 6 &&
+			    n == 19,
+		    "%s: \"%s\" does not start with Go's date and time", what, s);
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	FUZZ_ASSERT(timegm(&tm) == t->wall.tv_sec, "%s: \"%s\" is not second %lld", what, s,
+		    (long long)t->wall.tv_sec);
+	p = s + 19;
+	if (*p == '.') {
+		digits = strspn(p + 1, "0123456789");
+		FUZZ_ASSERT(digits >= 1 && digits <= 9 && p[digits] != '0',
+			    "%s: \"%s\": the fraction is not trimmed", what, s);
+		for (k = 0; k < 9; k++)
+			ns = ns * 10 + (k < digits ? p[1 + k] - '0' : 0);
+		p += 1 + digits;
+	}
+	FUZZ_ASSERT(ns == t->wall.tv_nsec, "%s: \"%s\" is not %ld ns", what, s, t->wall.tv_nsec);
+	FUZZ_ASSERT(sscanf(p, " +0000 UTC m=+%lld.%ld%n", &mono_s, &mono_ns, &n) == 2 &&
+			    p[n] == '\0' && strlen(strrchr(p, '.') + 1) == 9 &&
+			    mono_s == (long long)t->mono.tv_sec && mono_ns == t->mono.tv_nsec,
+		    "%s: \"%s\" does not end with the zone and m=+%lld.%09ld", what, s,
+		    (long long)t->mono.tv_sec, t->mono.tv_nsec);
 }
 
 static void check_proxy_body(struct reader *r)
 {
 	struct strbuf sb = STRBUF_INIT;
-	double last = read_time(r), now = read_time(r);
-	uint64_t flags = read_u64(r, 1);
-	bool with_node = flags & 1, eligible = flags & 2;
+	struct health_time last, now;
+	uint64_t flags;
+	bool with_node, eligible;
 	const cJSON *ne;
 	cJSON *json;
 
-	health_proxy_body(&sb, last, now, with_node, eligible);
+	read_health_time(r, &last);
+	read_health_time(r, &now);
+	now.set = true;
+	flags = read_u64(r, 1);
+	with_node = flags & 1;
+	eligible = flags & 2;
+	health_proxy_body(&sb, &last, &now, with_node, eligible);
 	json = cJSON_Parse(strbuf_str(&sb));
 	FUZZ_ASSERT(json != NULL, "proxy body is not JSON: %s", strbuf_str(&sb));
-	check_go_time(cJSON_GetObjectItemCaseSensitive(json, "lastUpdated"), "lastUpdated");
-	check_go_time(cJSON_GetObjectItemCaseSensitive(json, "currentTime"), "currentTime");
+	check_go_time(cJSON_GetObjectItemCaseSensitive(json, "lastUpdated"), &last, "lastUpdated");
+	check_go_time(cJSON_GetObjectItemCaseSensitive(json, "currentTime"), &now, "currentTime");
 	ne = cJSON_GetObjectItemCaseSensitive(json, "nodeEligible");
 	FUZZ_ASSERT(with_node ? cJSON_IsBool(ne) && cJSON_IsTrue(ne) == eligible : ne == NULL,
 		    "nodeEligible wrong in %s", strbuf_str(&sb));

@@ -24,6 +24,10 @@ skipped:
   eps NAME [POD...]            one ready EndpointSlice for service NAME with
                                the pods' addresses and node names; "POD!" marks
                                a pod not ready
+  node NAME [tainted] [deleting]
+                               node-a's or node-b's Node object with the taint
+                               ToBeDeletedByClusterAutoscaler and/or a
+                               metadata.deletionTimestamp
   raw JSON                     one object copied as it is
 
 Every object lives in Kubernetes namespace "it". Node objects for node-a
@@ -48,6 +52,23 @@ def node(name, ip):
             ]
         },
     }
+
+
+def mark_node(words, items):
+    """Marks one of the Node objects at the head of items as going away."""
+    names = [n for n, _ in NODES]
+    if not words or words[0] not in names:
+        raise ValueError("node: want one of %s" % ", ".join(names))
+    obj = items[names.index(words[0])]
+    for w in words[1:]:
+        if w == "tainted":
+            obj["spec"] = {
+                "taints": [{"key": "ToBeDeletedByClusterAutoscaler", "effect": "NoSchedule"}]
+            }
+        elif w == "deleting":
+            obj["metadata"]["deletionTimestamp"] = "2025-01-01T00:00:00Z"
+        else:
+            raise ValueError("node %s: unknown mark %r" % (words[0], w))
 
 
 def parse_port(text):
@@ -166,6 +187,8 @@ def main():
                 items.append(service(rest.split(), len(ports_of), ports_of))
             elif verb == "eps":
                 items.append(slice_(rest.split(), pods, ports_of))
+            elif verb == "node":
+                mark_node(rest.split(), items)
             elif verb == "raw":
                 items.append(json.loads(rest))
             else:

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,16 +50,31 @@ static void test_bodies(void **state)
 					     "\t\"localEndpoints\": 2,\n"
 					     "\t\"serviceProxyHealthy\": true\n}");
 	strbuf_reset(&sb);
-	health_proxy_body(&sb, 1764131400.5, 1764131401.25, true, false);
+	/* Go trims the fraction's trailing zeros; the monotonic reading keeps 9 digits. */
+	health_proxy_body(&sb, &(struct health_time){ true, { 1764131400, 500000000 }, { 12, 0 } },
+			  &(struct health_time){ true, { 1764131401, 250000000 }, { 12, 750000001 } },
+			  true, false);
 	assert_string_equal(strbuf_str(&sb),
-			    "{\"lastUpdated\": \"2025-11-26 04:30:00.500000000 +0000 UTC\","
-			    "\"currentTime\": \"2025-11-26 04:30:01.250000000 +0000 UTC\", "
+			    "{\"lastUpdated\": \"2025-11-26 04:30:00.5 +0000 UTC m=+12.000000000\","
+			    "\"currentTime\": \"2025-11-26 04:30:01.25 +0000 UTC m=+12.750000001\", "
 			    "\"nodeEligible\": false}");
 	strbuf_reset(&sb);
-	health_proxy_body(&sb, 1764131400.0, 1764131400.0, false, true);
+	/* No fraction at all on a whole second; every digit when none is zero. */
+	health_proxy_body(&sb, &(struct health_time){ true, { 1764131400, 0 }, { 0, 5 } },
+			  &(struct health_time){ true, { 1764131400, 123456789 }, { 3600, 0 } },
+			  false, true);
 	assert_string_equal(strbuf_str(&sb),
-			    "{\"lastUpdated\": \"2025-11-26 04:30:00.000000000 +0000 UTC\","
-			    "\"currentTime\": \"2025-11-26 04:30:00.000000000 +0000 UTC\"}");
+			    "{\"lastUpdated\": \"2025-11-26 04:30:00 +0000 UTC m=+0.000000005\","
+			    "\"currentTime\": \"2025-11-26 04:30:00.123456789 +0000 UTC "
+			    "m=+3600.000000000\"}");
+	strbuf_reset(&sb);
+	/* Before any sync succeeded, lastUpdated is Go's zero Time (no monotonic reading). */
+	health_proxy_body(&sb, &(struct health_time){ 0 },
+			  &(struct health_time){ true, { 1764131400, 100 }, { 1, 10 } }, true, true);
+	assert_string_equal(strbuf_str(&sb),
+			    "{\"lastUpdated\": \"0001-01-01 00:00:00 +0000 UTC\","
+			    "\"currentTime\": \"2025-11-26 04:30:00.0000001 +0000 UTC m=+1.000000010\", "
+			    "\"nodeEligible\": true}");
 	strbuf_fini(&sb);
 }
 
@@ -97,6 +113,99 @@ static void test_local_endpoints(void **state)
 		  "{\"ready\":false,\"serving\":true,\"terminating\":true}},"
 		  "{\"addresses\":[\"10.1.2.2\"],\"nodeName\":\"node-b\"}]}");
 	assert_int_equal(health_local_endpoints(m, model_service_lookup(m, "ns", "lb")), 2);
+	model_free(m);
+}
+
+static bool always_healthy(void *arg)
+{
+	(void)arg;
+	return true;
+}
+
+#define HC_SERVICE                                                                              \
+	"{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb\"},"                   \
+	"\"spec\":{\"type\":\"LoadBalancer\",\"clusterIP\":\"10.96.0.9\","                         \
+	"\"externalTrafficPolicy\":\"%s\",\"healthCheckNodePort\":%u,"                              \
+	"\"ports\":[{\"name\":\"a\",\"port\":80,\"nodePort\":30001}]}}"
+#define HC_SLICE                                                                                \
+	"{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb-1\","         \
+	"\"labels\":{\"kubernetes.io/service-name\":\"lb\"}},\"addressType\":\"IPv4\","             \
+	"\"ports\":[{\"name\":\"a\",\"port\":11}],\"endpoints\":[%s]}"
+#define HC_LOCAL(ip) "{\"addresses\":[\"" ip "\"],\"nodeName\":\"node-a\"}"
+
+static void update_fmt(struct model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void update_fmt(struct model *m, const char *fmt, ...)
+{
+	char json[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(json, sizeof(json), fmt, ap);
+	va_end(ap);
+	update(m, json);
+}
+
+/*
+ * The health-check port answers with what the kernel's rules say: a change
+ * to the model moves nothing until the sync carrying it is applied, and a
+ * sync that was built but failed (never committed) moves nothing either.
+ * Ports open and close the same way. Listeners are on 127.0.0.1; whether the
+ * port could be bound does not change what the listener answers.
+ */
+static void test_hcports_follow_applied_syncs(void **state)
+{
+	struct model *m = model_new("node-a");
+	struct loop *l = loop_new();
+	struct featuregate_set gates;
+	struct k8s_addr lo = { 0 };
+	struct hcports *h;
+
+	(void)state;
+	assert_non_null(l);
+	featuregate_init(&gates);
+	assert_true(k8s_addr_parse("127.0.0.1", &lo));
+	h = hcports_new(l, &gates, always_healthy, NULL, NULL);
+	update_fmt(m, HC_SERVICE, "Local", 32123u);
+	update_fmt(m, HC_SLICE, HC_LOCAL("10.1.1.2"));
+	/* Nothing listens before a sync is applied. */
+	hcports_prepare(h, m, &lo, 1);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), -1);
+	hcports_commit(h);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
+
+	/* A second local endpoint arrives: no answer changes until it is applied. */
+	update_fmt(m, HC_SLICE, HC_LOCAL("10.1.1.2") "," HC_LOCAL("10.1.1.3"));
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
+	hcports_prepare(h, m, &lo, 1);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
+	hcports_commit(h);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 2);
+
+	/* Built, then failed: the next build replaces it and the answer stays. */
+	update_fmt(m, HC_SLICE, "");
+	hcports_prepare(h, m, &lo, 1);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 2);
+	/* A change after the build is not in its rules: the commit ignores it. */
+	update_fmt(m, HC_SLICE, HC_LOCAL("10.1.1.2"));
+	hcports_prepare(h, m, &lo, 1);
+	update_fmt(m, HC_SLICE, "");
+	hcports_commit(h);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
+	/* A commit without a new build changes nothing. */
+	hcports_commit(h);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
+
+	/* Policy Cluster: the listener goes, once applied. */
+	update_fmt(m, HC_SERVICE, "Cluster", 32123u);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
+	hcports_prepare(h, m, &lo, 1);
+	hcports_commit(h);
+	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), -1);
+	assert_int_equal(hcports_count(h), 0);
+
+	hcports_free(h);
+	loop_free(l);
 	model_free(m);
 }
 
@@ -149,7 +258,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fresh),	      cmocka_unit_test(test_bodies),
-		cmocka_unit_test(test_local_endpoints), cmocka_unit_test(test_node_eligible),
+		cmocka_unit_test(test_local_endpoints),
+		cmocka_unit_test(test_hcports_follow_applied_syncs),
+		cmocka_unit_test(test_node_eligible),
 		cmocka_unit_test(test_metrics_text),
 	};
 
