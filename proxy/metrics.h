@@ -12,7 +12,7 @@
 
 #include "proxy/strbuf.h"
 
-#define METRICS_MAX_BUCKETS 64
+#define METRICS_MAX_BUCKETS 80
 
 struct metrics_histogram {
 	const double *bounds; /* upper bounds, ascending */

@@ -223,6 +223,8 @@ static void test_node_eligible(void **state)
 	assert_false(health_node_eligible(&node));
 }
 
+#define LAT "kproxy_network_programming_duration_seconds"
+
 static void test_metrics_text(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -234,6 +236,8 @@ static void test_metrics_text(void **state)
 	metrics_observe(&m.sync_duration, 0.003);
 	metrics_observe(&m.sync_duration, 0.5);
 	metrics_observe(&m.sync_duration, 100);
+	metrics_observe(&m.programming_latency, 0.3);
+	metrics_observe(&m.programming_latency, 200);
 	m.iptables_total[1] = 42;
 	m.restore_failures_total = 3;
 	m.no_local_endpoints_external = 1;
@@ -246,6 +250,15 @@ static void test_metrics_text(void **state)
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_count 3\n"));
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_sum 100.503\n"));
+	/* Network programming: kube-proxy's 80 buckets, up to 5 minutes. */
+	assert_non_null(strstr(t, LAT "_bucket{le=\"0.25\"} 0\n"));
+	assert_non_null(strstr(t, LAT "_bucket{le=\"0.5\"} 1\n"));
+	assert_non_null(strstr(t, LAT "_bucket{le=\"115\"} 1\n"));
+	assert_non_null(strstr(t, LAT "_bucket{le=\"180\"} 1\n"));
+	assert_non_null(strstr(t, LAT "_bucket{le=\"210\"} 2\n"));
+	assert_non_null(strstr(t, LAT "_bucket{le=\"300\"} 2\n"));
+	assert_null(strstr(t, LAT "_bucket{le=\"330\"}"));
+	assert_non_null(strstr(t, LAT "_bucket{le=\"+Inf\"} 2\n"));
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_iptables_total{table=\"nat\"} 42\n"));
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_iptables_restore_failures_total 3\n"));
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_no_local_endpoints_total"
