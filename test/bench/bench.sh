@@ -30,12 +30,12 @@
 #
 # Usage: test/bench/bench.sh [--quick] [--build DIR] [--backends "nft legacy"]
 #	[--services "1000 10000"] [--change-services N] [--changes N]
-#	[--conn-seconds S] [--conn-reps N] [--kube-cap S] [--cold-cap S]
+#	[--watch-changes N] [--conn-seconds S] [--conn-reps N] [--kube-cap S] [--cold-cap S]
 #	[--kproxy-args "--iptables-restore-timeout 30m ..."] [--no-staged]
 #	[--stage-step N] [--results FILE] [--keep]
-# Defaults: full: --services "1000 10000" --changes 50 --conn-seconds 4
+# Defaults: full: --services "1000 10000" --changes 50 --watch-changes 100 --conn-seconds 4
 #	--conn-reps 3 --kube-cap 120 --cold-cap 330 (kproxy's own restore timeout
-#	is 5 min); --quick: --services 1000 --changes 10 --conn-seconds 1
+#	is 5 min); --quick: --services 1000 --changes 10 --watch-changes 10 --conn-seconds 1
 #	--conn-reps 1 --kube-cap 30 --cold-cap 120. Changes and the data path run
 #	at the largest size (--change-services). When kproxy's cold start at that
 #	size hits --cold-cap (nft at 10k), the run records that and then brings
@@ -55,6 +55,7 @@ BACKENDS="nft legacy"
 SIZES=""
 SC=""
 CHANGES=""
+WATCH_CHANGES=""
 CONN_SECS=""
 CONN_REPS=""
 KUBE_CAP=""
@@ -83,6 +84,7 @@ while [ $# -gt 0 ]; do
 	--services) SIZES=${2:?}; shift ;;
 	--change-services) SC=${2:?}; shift ;;
 	--changes) CHANGES=${2:?}; shift ;;
+	--watch-changes) WATCH_CHANGES=${2:?}; shift ;;
 	--conn-seconds) CONN_SECS=${2:?}; shift ;;
 	--conn-reps) CONN_REPS=${2:?}; shift ;;
 	--kube-cap) KUBE_CAP=${2:?}; shift ;;
@@ -99,10 +101,10 @@ while [ $# -gt 0 ]; do
 done
 
 if [ $QUICK -eq 1 ]; then
-	: "${SIZES:=1000}" "${CHANGES:=10}" "${CONN_SECS:=1}" "${CONN_REPS:=1}"
+	: "${SIZES:=1000}" "${CHANGES:=10}" "${WATCH_CHANGES:=10}" "${CONN_SECS:=1}" "${CONN_REPS:=1}"
 	: "${KUBE_CAP:=30}" "${COLD_CAP:=120}"
 else
-	: "${SIZES:=1000 10000}" "${CHANGES:=50}" "${CONN_SECS:=4}" "${CONN_REPS:=3}"
+	: "${SIZES:=1000 10000}" "${CHANGES:=50}" "${WATCH_CHANGES:=100}" "${CONN_SECS:=4}" "${CONN_REPS:=3}"
 	: "${KUBE_CAP:=120}" "${COLD_CAP:=330}"
 fi
 # Changes and the data path run at the largest size unless told otherwise.
@@ -944,8 +946,8 @@ watch_changes() {
 	local _b=$1 _s=$2 _out med p99 n fmed fp99 _tgt="<=1.3x (nft)"
 	[ "$_b" = legacy ] && _tgt="<=1.1x (legacy)"
 	[ -s "$TMP/floor-ep.ms" ] || return 0
-	say "$_b: $CHANGES endpoint changes through the API watch at $_s services"
-	_out=$(CHANGES=$CHANGES SERVICES=$_s ENDPOINTS=$E KPROXY_BACKEND=$_b \
+	say "$_b: $WATCH_CHANGES endpoint changes through the API watch at $_s services"
+	_out=$(CHANGES=$WATCH_CHANGES SERVICES=$_s ENDPOINTS=$E KPROXY_BACKEND=$_b \
 		sh "$HERE/watch_latency.sh" "$KPROXY" 2>&1)
 	read -r med p99 n < <(echo "$_out" | awk '$1 == "applied" { print $3, $6, $NF }' | tr -d '(n=)')
 	if [ -z "${med:-}" ]; then
