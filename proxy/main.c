@@ -575,32 +575,24 @@ out:
 /* Removes kproxy's chains and jumps from one backend. */
 static int cleanup_backend(enum restore_backend b)
 {
-	const char *save[] = { restore_cmd(b, "save"), NULL };
 	const char *argv[8];
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, payload = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, payload = STRBUF_INIT;
 	struct rules_existing ex;
 	struct errbuf e;
 	int ret = 0;
 
-	memset(&ex, 0, sizeof(ex));
-	if (b == RESTORE_BACKEND_LEGACY) {
-		if (chains_read_legacy(&ex, &e) < 0) {
-			log_error("cleanup: %s", e.msg);
-			return -EIO;
-		}
-	} else {
-		if (restore_run_sync(save, NULL, 0, 300000, &out, &err) != 0) {
-			log_error("cleanup: %s failed: %s", save[0], strbuf_str(&err));
-			ret = -EIO;
-			goto out;
-		}
-		chains_parse_save(strbuf_str(&out), &ex);
+	if (b == RESTORE_BACKEND_LEGACY)
+		ret = chains_read_legacy(&ex, &e);
+	else
+		ret = chains_read_save(b, 300000, &ex, &e);
+	if (ret < 0) {
+		log_error("cleanup: %s", e.msg);
+		return -EIO;
 	}
 	rules_build_cleanup(&ex, &payload);
 	if (payload.len == 0)
 		goto out;
 	restore_argv(b, true, argv);
-	strbuf_reset(&err);
 	if (restore_run_sync(argv, strbuf_str(&payload), payload.len, 300000, NULL, &err) != 0) {
 		log_error("cleanup: %s failed: %s", argv[0], strbuf_str(&err));
 		ret = -EIO;
@@ -611,7 +603,6 @@ static int cleanup_backend(enum restore_backend b)
 		 b == RESTORE_BACKEND_NFT ? "nft" : "legacy");
 out:
 	rules_existing_fini(&ex);
-	strbuf_fini(&out);
 	strbuf_fini(&err);
 	strbuf_fini(&payload);
 	return ret;

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The sync engine is a small state machine on the loop:
+ * The sync engine runs what its scheduler (struct sync_sched, pure) decides,
+ * on the loop, with one timer:
  *
- *   IDLE --timer--> (SAVING: iptables-nft-save, only when the kernel's state
- *   is unknown) --> build --> RESTORING --exit--> IDLE
- *   IDLE --check timer--> CHECKING (iptables -S of the canary chains and the
- *   base chains) --> IDLE, or a full sync when something is missing
+ *   idle --sync--> (full: read the kernel's nat and filter tables, with
+ *   iptables-nft-save -t nat then -t filter, or libiptc on legacy) --> build
+ *   --> restore (batches, then the payload) --exit--> idle
+ *   idle --check--> iptables -S of the canary chains and the base chains,
+ *   one after the other --> idle (a full sync is due when something is missing)
  *
- * Only one child runs at a time. Changes that arrive meanwhile set "pending"
- * and are picked up when the child is done, so a burst of changes costs one
- * more restore, not one each.
+ * Only one child runs at a time. Changes that arrive meanwhile wait in the
+ * scheduler and are picked up when the child is done, so a burst of changes
+ * costs one more restore, not one each.
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -25,13 +27,6 @@
 #include "rules/chains.h"
 
 #define SYNC_MAX_LOCAL_ADDRS 256
-
-enum sync_phase {
-	SYNC_IDLE,
-	SYNC_SAVING,
-	SYNC_RESTORING,
-	SYNC_CHECKING,
-};
 
 /* The chains the periodic check lists: canaries, then the base chains with jumps. */
 static const struct {
@@ -52,14 +47,12 @@ struct sync {
 	struct model *model;
 	struct sync_hooks hooks;
 	void *arg;
-	struct loop_timer *timer;
-	struct loop_timer *check_timer;
+	struct sync_sched *sched;
+	struct loop_timer *timer; /* when the scheduler asked to be woken */
 	struct restore_child *child;
-	enum sync_phase phase;
-	bool pending;
 	bool known; /* existing reflects the kernel */
-	bool need_full;
 	bool inflight_full;
+	size_t save_index; /* the table being read (chains_save_argv()) */
 	size_t check_index;
 	size_t batch_index; /* next batch of the inflight output to apply */
 	struct rules_existing existing;
@@ -74,11 +67,7 @@ struct sync {
 	size_t last_good_len;
 	size_t last_good_batches;
 	char *last_warnings;
-	uint64_t last_start_ms;
-	uint64_t last_full_ms;
-	uint64_t not_before_ms;
 	double last_success;
-	unsigned consecutive_failures;
 	unsigned long successes;
 	unsigned long failures;
 	struct metrics metrics;
@@ -86,7 +75,7 @@ struct sync {
 	size_t n_local_addrs;
 };
 
-static void start_sync(struct sync *s);
+static void drive(struct sync *s);
 
 static double wall_now(void)
 {
@@ -118,25 +107,145 @@ uint64_t sync_plan_retry(unsigned consecutive_failures, uint64_t sync_period)
 	return delay > sync_period ? sync_period : delay;
 }
 
-bool sync_plan_full(uint64_t now, bool need_full, uint64_t last_full)
+enum sched_busy {
+	SCHED_IDLE,
+	SCHED_SYNCING,
+	SCHED_CHECKING,
+};
+
+struct sync_sched {
+	uint64_t min_period;
+	uint64_t sync_period;
+	enum sched_busy busy;
+	bool pending;			/* a change waits for a sync */
+	enum sync_sched_full need_full; /* why the next sync must be full, or PARTIAL */
+	bool applied;			/* a sync succeeded: kproxy's rules are there to check */
+	bool check_due;			/* a sync period passed since the last check */
+	bool check_next;		/* and a sync ran since: the check goes before the next */
+	uint64_t last_start;
+	uint64_t last_full;  /* end of the last successful full sync */
+	uint64_t not_before; /* a retry's earliest time */
+	uint64_t next_check;
+	unsigned consecutive_failures;
+};
+
+struct sync_sched *sync_sched_new(uint64_t now, uint64_t min_sync_period, uint64_t sync_period)
 {
-	return need_full || !last_full || now - last_full >= SYNC_FULL_PERIOD_MS;
+	struct sync_sched *ss = xcalloc(1, sizeof(*ss));
+
+	ss->min_period = min_sync_period;
+	ss->sync_period = sync_period;
+	/* Not knowing what the kernel holds, the first sync writes everything. */
+	ss->need_full = SYNC_SCHED_FULL_START;
+	ss->next_check = now + sync_period;
+	return ss;
 }
 
-static void schedule(struct sync *s)
+void sync_sched_free(struct sync_sched *ss)
 {
-	if (s->phase != SYNC_IDLE || !s->pending || loop_timer_armed(s->timer))
+	free(ss);
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+void sync_sched_next(struct sync_sched *ss, uint64_t now, struct sync_sched_decision *d)
+{
+	bool periodic = ss->last_full && now - ss->last_full >= SYNC_FULL_PERIOD_MS;
+	uint64_t delay;
+
+	memset(d, 0, sizeof(*d));
+	/* The end of what runs is the next event. */
+	if (ss->busy != SCHED_IDLE)
 		return;
-	loop_timer_arm(s->timer, sync_plan_delay(loop_now_ms(), s->last_start_ms,
-						 s->cfg->min_sync_period_ms, s->not_before_ms));
+	if (now >= ss->next_check) {
+		ss->next_check = now + ss->sync_period;
+		if (ss->applied)
+			ss->check_due = true;
+	}
+	/*
+	 * A due check lets a waiting change have its sync first, then runs
+	 * before the sync after: under constant churn a check that waited for
+	 * a quiet moment would never run. While a full sync is due there is
+	 * nothing to check: it rewrites every chain and jump anyway.
+	 */
+	if (ss->check_due && ss->need_full == SYNC_SCHED_PARTIAL &&
+	    (!ss->pending || ss->check_next)) {
+		ss->check_due = false;
+		ss->check_next = false;
+		ss->busy = SCHED_CHECKING;
+		d->action = SYNC_SCHED_CHECK;
+		return;
+	}
+	/* An hour after the last full sync, another one runs, change or not. */
+	if (ss->pending || periodic) {
+		delay = sync_plan_delay(now, ss->last_start, ss->min_period, ss->not_before);
+		if (!delay) {
+			d->action = SYNC_SCHED_SYNC;
+			d->full = ss->need_full;
+			if (d->full == SYNC_SCHED_PARTIAL && periodic)
+				d->full = SYNC_SCHED_FULL_PERIODIC;
+			ss->pending = false;
+			ss->last_start = now;
+			ss->busy = SCHED_SYNCING;
+			if (ss->check_due)
+				ss->check_next = true;
+			return;
+		}
+		d->wake_at = now + delay;
+	}
+	d->wake_at = earliest(d->wake_at, ss->next_check);
+	if (ss->last_full && !periodic)
+		d->wake_at = earliest(d->wake_at, ss->last_full + SYNC_FULL_PERIOD_MS);
+}
+
+void sync_sched_change(struct sync_sched *ss)
+{
+	ss->pending = true;
+}
+
+uint64_t sync_sched_sync_done(struct sync_sched *ss, uint64_t now, bool ok, bool full)
+{
+	uint64_t delay;
+
+	ss->busy = SCHED_IDLE;
+	if (ok) {
+		ss->applied = true;
+		ss->consecutive_failures = 0;
+		ss->not_before = 0;
+		if (full) {
+			ss->last_full = now;
+			ss->need_full = SYNC_SCHED_PARTIAL;
+		}
+		return 0;
+	}
+	/* The kernel keeps what it had; what kproxy knows of it is in doubt. */
+	ss->consecutive_failures++;
+	delay = sync_plan_retry(ss->consecutive_failures, ss->sync_period);
+	ss->not_before = now + delay;
+	ss->need_full = SYNC_SCHED_FULL_FAILURE;
+	ss->pending = true;
+	return delay;
+}
+
+void sync_sched_check_done(struct sync_sched *ss, bool ok)
+{
+	ss->busy = SCHED_IDLE;
+	if (!ok) {
+		ss->need_full = SYNC_SCHED_FULL_CHECK;
+		ss->pending = true;
+	}
 }
 
 static void on_timer(void *arg)
 {
-	struct sync *s = arg;
-
-	if (s->phase == SYNC_IDLE && s->pending)
-		start_sync(s);
+	drive(arg);
 }
 
 static void free_changed(struct sync *s)
@@ -167,18 +276,17 @@ static void sync_failed(struct sync *s)
 	s->metrics.restore_failures_total++;
 	if (!s->inflight_full)
 		s->metrics.partial_restore_failures_total++;
-	s->consecutive_failures++;
-	delay = sync_plan_retry(s->consecutive_failures, s->cfg->sync_period_ms);
+	delay = sync_sched_sync_done(s->sched, loop_now_ms(), false, s->inflight_full);
 	s->known = false;
-	s->need_full = true;
-	s->pending = true;
 	requeue_inflight(s);
 	free_changed(s);
-	s->not_before_ms = loop_now_ms() + delay;
+	/*
+	 * Every Service counts as changed again, those the failed sync carried
+	 * among them: the conntrack cleanup after the retry covers them.
+	 */
 	model_dirty_all(s->model);
 	log_warn("sync: retrying with a full sync in %llu ms", (unsigned long long)delay);
-	s->phase = SYNC_IDLE;
-	schedule(s);
+	drive(s);
 }
 
 /* Reads this node's addresses (for --nodeport-addresses). */
@@ -325,12 +433,6 @@ static void restore_done(const struct restore_result *res, void *arg)
 		return;
 	}
 	s->successes++;
-	s->consecutive_failures = 0;
-	s->not_before_ms = 0;
-	if (s->inflight_full) {
-		s->last_full_ms = loop_now_ms();
-		s->need_full = false;
-	}
 	record_success(s, &out->stats);
 	s->inflight_since = 0;
 	rules_existing_fini(&s->existing);
@@ -363,8 +465,9 @@ static void restore_done(const struct restore_result *res, void *arg)
 	s->inflight_valid = false;
 	/* A large build leaves tens of MB free in the heap: give them back. */
 	malloc_trim(0);
-	s->phase = SYNC_IDLE;
-	schedule(s);
+	/* Last: a hook that asked for a sync must not see this one still in its hands. */
+	sync_sched_sync_done(s->sched, loop_now_ms(), true, s->inflight_full);
+	drive(s);
 }
 
 /* Remembers which Services this sync changes, for the conntrack cleanup. */
@@ -433,7 +536,6 @@ static void build_and_apply(struct sync *s)
 	struct rules_config rc;
 	size_t svc_changes, ep_changes;
 
-	s->inflight_full = sync_plan_full(loop_now_ms(), s->need_full, s->last_full_ms);
 	s->inflight_started = loop_now_ms();
 	s->inflight_since = s->pending_since;
 	s->pending_since = 0;
@@ -461,47 +563,76 @@ static void build_and_apply(struct sync *s)
 		rules_output_fini(&s->inflight);
 		s->inflight_valid = false;
 		sync_failed(s);
-		return;
 	}
-	s->phase = SYNC_RESTORING;
 }
 
+static int start_save(struct sync *s);
+
+/* One table read; the tables are parsed into existing as they come. */
 static void save_done(const struct restore_result *res, void *arg)
 {
 	struct sync *s = arg;
 	int status = res->timed_out ? -1 : res->status;
+	const char *argv[4];
 
 	if (status != 0) {
-		log_error("sync: %s failed (exit %d): %s", restore_cmd(s->backend, "save"), status,
+		chains_save_argv(s->backend, s->save_index, argv);
+		log_error("sync: %s -t %s failed (exit %d): %s", argv[0], argv[2], status,
 			  strbuf_str(res->err));
 		restore_child_free(s->child);
 		s->child = NULL;
 		sync_failed(s);
 		return;
 	}
-	rules_existing_fini(&s->existing);
-	chains_parse_save(strbuf_str(res->out), &s->existing);
+	chains_parse_save_add(strbuf_str(res->out), &s->existing);
 	restore_child_free(s->child);
 	s->child = NULL;
+	if (++s->save_index < CHAINS_SAVE_TABLES) {
+		if (start_save(s) < 0)
+			sync_failed(s);
+		return;
+	}
 	s->known = true;
 	build_and_apply(s);
 }
 
-static void start_sync(struct sync *s)
+/* Starts `iptables-nft-save -t TABLE` for the table at save_index. */
+static int start_save(struct sync *s)
 {
-	const char *argv[2];
+	const char *argv[4];
+
+	chains_save_argv(s->backend, s->save_index, argv);
+	s->child = restore_child_start(s->loop, argv, NULL, 0, s->cfg->restore_timeout_ms,
+				       save_done, s);
+	if (!s->child) {
+		int ret = -errno;
+
+		log_error("sync: cannot run %s: %s", argv[0], strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static void start_sync(struct sync *s, enum sync_sched_full full)
+{
 	struct errbuf err;
 
-	s->pending = false;
-	s->last_start_ms = loop_now_ms();
-	if (s->known) {
+	s->inflight_full = full != SYNC_SCHED_PARTIAL;
+	if (full == SYNC_SCHED_FULL_PERIODIC)
+		log_info("sync: running the periodic full sync (the last full one is %u minutes old)",
+			 SYNC_FULL_PERIOD_MS / 60000);
+	if (!s->inflight_full) {
 		build_and_apply(s);
 		return;
 	}
-	/* Not knowing what the kernel holds, write everything. */
-	s->need_full = true;
+	/*
+	 * A full sync does not trust what kproxy last wrote (there is nothing
+	 * at start; a failure, a flush or an hour may have changed anything):
+	 * it reads what the kernel holds and writes everything.
+	 */
+	s->known = false;
+	rules_existing_fini(&s->existing);
 	if (s->backend == RESTORE_BACKEND_LEGACY) {
-		rules_existing_fini(&s->existing);
 		if (chains_read_legacy(&s->existing, &err) < 0) {
 			log_error("sync: %s", err.msg);
 			sync_failed(s);
@@ -511,28 +642,9 @@ static void start_sync(struct sync *s)
 		build_and_apply(s);
 		return;
 	}
-	argv[0] = restore_cmd(s->backend, "save");
-	argv[1] = NULL;
-	s->child = restore_child_start(s->loop, argv, NULL, 0, s->cfg->restore_timeout_ms,
-				       save_done, s);
-	if (!s->child) {
-		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
+	s->save_index = 0;
+	if (start_save(s) < 0)
 		sync_failed(s);
-		return;
-	}
-	s->phase = SYNC_SAVING;
-}
-
-/* Something outside changed kproxy's rules: find out what the kernel holds and rewrite. */
-static void force_full(struct sync *s, const char *why)
-{
-	log_warn("sync: %s; running a full sync", why);
-	s->known = false;
-	s->need_full = true;
-	model_dirty_all(s->model);
-	if (!s->pending_since)
-		s->pending_since = loop_now_ms();
-	sync_request(s);
 }
 
 static void start_check(struct sync *s);
@@ -570,12 +682,16 @@ static void check_done(const struct restore_result *res, void *arg)
 
 	restore_child_free(s->child);
 	s->child = NULL;
-	s->phase = SYNC_IDLE;
 	if (!ok) {
+		/* Something outside changed kproxy's rules: read the kernel and rewrite. */
 		snprintf(why, sizeof(why), "%s %s %s", checks[i].table, checks[i].chain,
 			 strcmp(checks[i].chain, RULES_CANARY) == 0 ? "is gone"
 								   : "lost kproxy's jumps");
-		force_full(s, why);
+		log_warn("sync: %s; running a full sync", why);
+		s->known = false;
+		model_dirty_all(s->model);
+		sync_sched_check_done(s->sched, false);
+		sync_request(s);
 		return;
 	}
 	s->check_index++;
@@ -583,7 +699,8 @@ static void check_done(const struct restore_result *res, void *arg)
 		start_check(s);
 		return;
 	}
-	schedule(s);
+	sync_sched_check_done(s->sched, true);
+	drive(s);
 }
 
 static void start_check(struct sync *s)
@@ -594,24 +711,38 @@ static void start_check(struct sync *s)
 
 	s->child = restore_child_start(s->loop, argv, NULL, 0, 60000, check_done, s);
 	if (!s->child) {
+		/* Nothing was found missing; the next sync period tries again. */
 		log_error("sync: cannot run %s: %s", argv[0], strerror(errno));
-		s->phase = SYNC_IDLE;
-		schedule(s);
-		return;
+		sync_sched_check_done(s->sched, true);
+		drive(s);
 	}
-	s->phase = SYNC_CHECKING;
 }
 
-/* Every sync period: are kproxy's canaries and jumps still where it put them? */
-static void on_check_timer(void *arg)
+/* Does what the scheduler decides now: start a sync or a check, or wait. */
+static void drive(struct sync *s)
 {
-	struct sync *s = arg;
+	struct sync_sched_decision d;
+	uint64_t now = loop_now_ms();
 
-	loop_timer_arm(s->check_timer, s->cfg->sync_period_ms);
-	if (s->phase != SYNC_IDLE || !s->known || s->pending || !s->successes)
-		return;
-	s->check_index = 0;
-	start_check(s);
+	sync_sched_next(s->sched, now, &d);
+	switch (d.action) {
+	case SYNC_SCHED_WAIT:
+		if (d.wake_at)
+			loop_timer_arm(s->timer, d.wake_at - now);
+		else
+			loop_timer_disarm(s->timer);
+		break;
+	case SYNC_SCHED_SYNC:
+		loop_timer_disarm(s->timer);
+		start_sync(s, d.full);
+		break;
+	case SYNC_SCHED_CHECK:
+		/* Every sync period: are kproxy's canaries and jumps still where it put them? */
+		loop_timer_disarm(s->timer);
+		s->check_index = 0;
+		start_check(s);
+		break;
+	}
 }
 
 struct sync *sync_new(struct loop *l, const struct config *cfg, enum restore_backend backend,
@@ -626,16 +757,15 @@ struct sync *sync_new(struct loop *l, const struct config *cfg, enum restore_bac
 	if (hooks)
 		s->hooks = *hooks;
 	s->arg = arg;
-	s->need_full = true;
 	s->last_success = wall_now();
 	metrics_init(&s->metrics);
+	s->sched = sync_sched_new(loop_now_ms(), cfg->min_sync_period_ms, cfg->sync_period_ms);
 	s->timer = loop_timer_new(l, on_timer, s);
-	s->check_timer = loop_timer_new(l, on_check_timer, s);
-	if (!s->timer || !s->check_timer) {
+	if (!s->timer) {
 		sync_free(s);
 		return NULL;
 	}
-	loop_timer_arm(s->check_timer, cfg->sync_period_ms);
+	drive(s);
 	return s;
 }
 
@@ -645,7 +775,7 @@ void sync_free(struct sync *s)
 		return;
 	restore_child_free(s->child);
 	loop_timer_free(s->timer);
-	loop_timer_free(s->check_timer);
+	sync_sched_free(s->sched);
 	if (s->inflight_valid)
 		rules_output_fini(&s->inflight);
 	free_changed(s);
@@ -672,8 +802,8 @@ void sync_request(struct sync *s)
 	s->metrics.service_changes_pending = svc;
 	s->metrics.endpoint_changes_pending = ep;
 	s->metrics.last_queued_timestamp = wall_now();
-	s->pending = true;
-	schedule(s);
+	sync_sched_change(s->sched);
+	drive(s);
 }
 
 /*

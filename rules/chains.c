@@ -56,11 +56,16 @@ static void count_jump(struct rules_existing *ex, enum rules_table t, const char
 
 void chains_parse_save(const char *text, struct rules_existing *ex)
 {
+	memset(ex, 0, sizeof(*ex));
+	chains_parse_save_add(text, ex);
+}
+
+void chains_parse_save_add(const char *text, struct rules_existing *ex)
+{
 	const char *p = text, *nl;
 	int table = -1;
 	char name[RULES_CHAIN_MAX];
 
-	memset(ex, 0, sizeof(*ex));
 	ensure_jumps(ex);
 	while (*p) {
 		size_t len;
@@ -184,6 +189,52 @@ int chains_read_legacy(struct rules_existing *ex, struct errbuf *err)
 		iptc_free(h);
 	}
 	return 0;
+}
+
+/*
+ * Only the two tables kproxy writes are dumped: a plain iptables-nft-save
+ * would print every table of the host (mangle, raw, security and whatever
+ * else is there), which costs time and memory and tells kproxy nothing.
+ * iptables-save takes one -t at a time (a second one replaces the first).
+ */
+static const enum rules_table save_order[CHAINS_SAVE_TABLES] = {
+	RULES_TABLE_NAT,
+	RULES_TABLE_FILTER,
+};
+
+void chains_save_argv(enum restore_backend b, size_t i, const char *argv[4])
+{
+	argv[0] = restore_cmd(b, "save");
+	argv[1] = "-t";
+	argv[2] = table_names[save_order[i]];
+	argv[3] = NULL;
+}
+
+int chains_read_save(enum restore_backend b, uint64_t timeout_ms, struct rules_existing *ex,
+		     struct errbuf *err)
+{
+	struct strbuf out = STRBUF_INIT, errout = STRBUF_INIT;
+	const char *argv[4];
+	size_t i;
+	int ret = 0;
+
+	memset(ex, 0, sizeof(*ex));
+	for (i = 0; i < CHAINS_SAVE_TABLES; i++) {
+		chains_save_argv(b, i, argv);
+		strbuf_reset(&out);
+		strbuf_reset(&errout);
+		if (restore_run_sync(argv, NULL, 0, timeout_ms, &out, &errout) != 0) {
+			errbuf_set(err, "%s -t %s failed: %s", argv[0], argv[2],
+				   strbuf_str(&errout));
+			rules_existing_fini(ex);
+			ret = -EIO;
+			break;
+		}
+		chains_parse_save_add(strbuf_str(&out), ex);
+	}
+	strbuf_fini(&out);
+	strbuf_fini(&errout);
+	return ret;
 }
 
 size_t chains_count_rules(const char *text)

@@ -3,8 +3,9 @@
  * chains - what the kernel holds of kproxy's rules: the KPROXY- chains of the
  * filter and nat tables and the jumps into them from the base chains.
  * chains_parse_save() is pure; chains_read_legacy() reads the kernel through
- * libiptc (no fork); for nft the caller runs iptables-nft-save itself (through
- * the loop) and parses its output.
+ * libiptc (no fork); on nft the sync engine runs `iptables-nft-save -t TABLE`
+ * for each table (chains_save_argv(), through the loop) and parses the output,
+ * and --cleanup runs them blocking (chains_read_save()).
  */
 #ifndef KPROXY_CHAINS_H
 #define KPROXY_CHAINS_H
@@ -16,6 +17,19 @@
 
 /* Fills ex (zeroed first) from iptables-save text of the filter and nat tables. */
 void chains_parse_save(const char *text, struct rules_existing *ex);
+/* Adds to ex (filled by this module, or zeroed) what iptables-save text holds. */
+void chains_parse_save_add(const char *text, struct rules_existing *ex);
+
+/* The tables kproxy reads with iptables-save: nat, then filter, one run each. */
+#define CHAINS_SAVE_TABLES 2
+/* Builds `iptables-nft-save -t TABLE` for the ith of them (i < CHAINS_SAVE_TABLES). */
+void chains_save_argv(enum restore_backend b, size_t i, const char *argv[4]);
+/*
+ * Reads the filter and nat tables by running the backend's save command once
+ * per table (blocking: for --cleanup). Returns 0 or -EIO with err.
+ */
+int chains_read_save(enum restore_backend b, uint64_t timeout_ms, struct rules_existing *ex,
+		     struct errbuf *err);
 
 /* Reads the legacy backend's filter and nat tables into ex. A table the kernel
  * does not have yet counts as empty. Returns 0 or a negative errno with err. */
