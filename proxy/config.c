@@ -196,8 +196,8 @@ static const struct flag flags[] = {
 	  .arg = FLAG_ARG_VALUE,
 	  .metavar = "N",
 	  .section = SECTION_SYNC,
-	  .help = "above N service addresses, KPROXY-SERVICES dispatches through buckets by "
-		  "address (0: never)",
+	  .help = "above N service addresses (NodePorts), nat KPROXY-SERVICES "
+		  "(KPROXY-NODEPORTS) dispatches through buckets (0: never)",
 	  .def = "1000",
 	  .parse = parse_unsigned,
 	  .off = offsetof(struct config, dispatch_split),
