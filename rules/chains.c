@@ -211,28 +211,57 @@ static size_t backend_rules(enum restore_backend b, struct strbuf *out)
 	return chains_count_rules(strbuf_str(out));
 }
 
+const char *chains_kubelet_chain(const char *mangle_save)
+{
+	static const char *const kubelet_chains[] = { "KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY" };
+	const char *p = mangle_save;
+	size_t i, len;
+
+	while (p && *p) {
+		if (*p == ':') {
+			len = strcspn(p + 1, " \n");
+			for (i = 0; i < sizeof(kubelet_chains) / sizeof(kubelet_chains[0]); i++)
+				if (len == strlen(kubelet_chains[i]) &&
+				    strncmp(p + 1, kubelet_chains[i], len) == 0)
+					return kubelet_chains[i];
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+enum restore_backend chains_pick_backend(const struct chains_backend_facts *f, struct strbuf *why)
+{
+	if (f->kubelet_chain) {
+		strbuf_addf(why, "kubelet's %s chain is in the nft mangle table", f->kubelet_chain);
+		return RESTORE_BACKEND_NFT;
+	}
+	if (f->legacy_rules > f->nft_rules) {
+		strbuf_addf(why, "legacy holds %zu rules, nft %zu", f->legacy_rules, f->nft_rules);
+		return RESTORE_BACKEND_LEGACY;
+	}
+	if (f->nft_rules > f->legacy_rules)
+		strbuf_addf(why, "nft holds %zu rules, legacy %zu", f->nft_rules, f->legacy_rules);
+	else
+		strbuf_addf(why, "both backends hold %zu rules: nft is the default", f->nft_rules);
+	return RESTORE_BACKEND_NFT;
+}
+
 enum restore_backend chains_detect_backend(struct strbuf *why)
 {
 	const char *mangle[] = { restore_cmd(RESTORE_BACKEND_NFT, "save"), "-t", "mangle", NULL };
+	struct chains_backend_facts f = { 0 };
 	struct strbuf out = STRBUF_INIT;
-	enum restore_backend b = RESTORE_BACKEND_NFT;
-	size_t nft, legacy;
 
-	if (restore_run_sync(mangle, NULL, 0, 60000, &out, NULL) == 0 &&
-	    (strstr(strbuf_str(&out), ":KUBE-IPTABLES-HINT ") ||
-	     strstr(strbuf_str(&out), ":KUBE-KUBELET-CANARY "))) {
-		strbuf_adds(why, "kubelet's hint chain is in the nft mangle table");
-		goto out;
+	if (restore_run_sync(mangle, NULL, 0, 60000, &out, NULL) == 0)
+		f.kubelet_chain = chains_kubelet_chain(strbuf_str(&out));
+	/* kubelet's chain settles it: the rule counts are not needed. */
+	if (!f.kubelet_chain) {
+		f.nft_rules = backend_rules(RESTORE_BACKEND_NFT, &out);
+		f.legacy_rules = backend_rules(RESTORE_BACKEND_LEGACY, &out);
 	}
-	nft = backend_rules(RESTORE_BACKEND_NFT, &out);
-	legacy = backend_rules(RESTORE_BACKEND_LEGACY, &out);
-	if (legacy > nft) {
-		b = RESTORE_BACKEND_LEGACY;
-		strbuf_addf(why, "legacy holds %zu rules, nft %zu", legacy, nft);
-	} else {
-		strbuf_addf(why, "nft holds %zu rules, legacy %zu", nft, legacy);
-	}
-out:
 	strbuf_fini(&out);
-	return b;
+	return chains_pick_backend(&f, why);
 }
