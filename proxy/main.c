@@ -574,23 +574,19 @@ static int cleanup_backend(enum restore_backend b)
 	const char *argv[8];
 	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, payload = STRBUF_INIT;
 	struct rules_existing ex;
-	struct errbuf e;
 	int ret = 0;
 
+	/*
+	 * Both backends are read from iptables-save text: each jump is deleted
+	 * by the text the kernel shows for it, which libiptc cannot give.
+	 */
 	memset(&ex, 0, sizeof(ex));
-	if (b == RESTORE_BACKEND_LEGACY) {
-		if (chains_read_legacy(&ex, &e) < 0) {
-			log_error("cleanup: %s", e.msg);
-			return -EIO;
-		}
-	} else {
-		if (restore_run_sync(save, NULL, 0, 300000, &out, &err) != 0) {
-			log_error("cleanup: %s failed: %s", save[0], strbuf_str(&err));
-			ret = -EIO;
-			goto out;
-		}
-		chains_parse_save(strbuf_str(&out), &ex);
+	if (restore_run_sync(save, NULL, 0, 300000, &out, &err) != 0) {
+		log_error("cleanup: %s failed: %s", save[0], strbuf_str(&err));
+		ret = -EIO;
+		goto out;
 	}
+	chains_parse_save(strbuf_str(&out), &ex);
 	rules_build_cleanup(&ex, &payload);
 	if (payload.len == 0)
 		goto out;
@@ -601,8 +597,9 @@ static int cleanup_backend(enum restore_backend b)
 		ret = -EIO;
 		goto out;
 	}
-	log_info("cleanup: removed %zu filter and %zu nat chains from the %s backend",
+	log_info("cleanup: removed %zu filter and %zu nat chains and %zu jumps from the %s backend",
 		 ex.n_chains[RULES_TABLE_FILTER], ex.n_chains[RULES_TABLE_NAT],
+		 ex.n_jump_rules[RULES_TABLE_FILTER] + ex.n_jump_rules[RULES_TABLE_NAT],
 		 b == RESTORE_BACKEND_NFT ? "nft" : "legacy");
 out:
 	rules_existing_fini(&ex);

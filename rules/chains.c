@@ -54,6 +54,57 @@ static void count_jump(struct rules_existing *ex, enum rules_table t, const char
 	}
 }
 
+/*
+ * The target of a rule as iptables-save prints it: the word after "-j" or
+ * "-g", read as iptables reads it, so that a quoted comment holding "-j
+ * KPROXY-X" is not taken for one. Returns its length (0: none) and sets *name.
+ */
+static size_t rule_target(const char *spec, size_t len, const char **name)
+{
+	const char *p = spec, *end = spec + len, *word;
+	bool target_next = false;
+	size_t wlen;
+
+	while (p < end) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		word = p;
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\' && p + 1 < end)
+					p++;
+			if (p < end)
+				p++;
+		} else {
+			while (p < end && *p != ' ')
+				p++;
+		}
+		wlen = (size_t)(p - word);
+		if (target_next) {
+			*name = word;
+			return wlen;
+		}
+		target_next = wlen == 2 && (strncmp(word, "-j", 2) == 0 || strncmp(word, "-g", 2) == 0);
+	}
+	return 0;
+}
+
+/* Records a "-A CHAIN SPEC" line of a chain not kproxy's that jumps into one. */
+static void note_jump_rule(struct rules_existing *ex, enum rules_table t, const char *line,
+			   size_t len)
+{
+	const char *rule = line + 3, *target = NULL;
+	size_t clen = strcspn(rule, " \n"), tlen;
+
+	if (clen >= len - 3 || is_ours(rule, clen))
+		return;
+	tlen = rule_target(rule + clen, len - 3 - clen, &target);
+	if (tlen && is_ours(target, tlen))
+		rules_existing_add_jump_rule(ex, t, rule, len - 3);
+}
+
 void chains_parse_save(const char *text, struct rules_existing *ex)
 {
 	const char *p = text, *nl;
@@ -85,6 +136,7 @@ void chains_parse_save(const char *text, struct rules_existing *ex)
 			}
 		} else if (table >= 0 && len > 3 && strncmp(p, "-A ", 3) == 0) {
 			count_jump(ex, (enum rules_table)table, p, len);
+			note_jump_rule(ex, (enum rules_table)table, p, len);
 		}
 		if (!nl)
 			break;

@@ -14,7 +14,8 @@
 #include "rules/restore.h"
 #include "rules/rules.h"
 
-/* Fills ex (zeroed first) from iptables-save text of the filter and nat tables. */
+/* Fills ex (zeroed first) from iptables-save text of the filter and nat tables,
+ * the text of every rule that jumps into a KPROXY- chain included. */
 void chains_parse_save(const char *text, struct rules_existing *ex);
 
 /* Reads the legacy backend's filter and nat tables into ex. A table the kernel
