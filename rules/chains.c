@@ -86,7 +86,8 @@ static size_t rule_target(const char *spec, size_t len, const char **name)
 			*name = word;
 			return wlen;
 		}
-		target_next = wlen == 2 && (strncmp(word, "-j", 2) == 0 || strncmp(word, "-g", 2) == 0);
+		target_next =
+			wlen == 2 && (strncmp(word, "-j", 2) == 0 || strncmp(word, "-g", 2) == 0);
 	}
 	return 0;
 }

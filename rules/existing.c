@@ -30,8 +30,8 @@ void rules_existing_add(struct rules_existing *ex, enum rules_table t, const cha
 void rules_existing_add_jump_rule(struct rules_existing *ex, enum rules_table t, const char *rule,
 				  size_t len)
 {
-	ex->jump_rules[t] =
-		xreallocarray(ex->jump_rules[t], ex->n_jump_rules[t] + 1, sizeof(*ex->jump_rules[t]));
+	ex->jump_rules[t] = xreallocarray(ex->jump_rules[t], ex->n_jump_rules[t] + 1,
+					  sizeof(*ex->jump_rules[t]));
 	ex->jump_rules[t][ex->n_jump_rules[t]++] = xstrndup(rule, len);
 }
 
@@ -62,7 +62,8 @@ void rules_existing_copy(struct rules_existing *dst, const struct rules_existing
 		for (i = 0; i < src->n_chains[t]; i++)
 			rules_existing_add(dst, (enum rules_table)t, src->chains[t][i].name);
 		for (i = 0; i < src->n_jump_rules[t]; i++)
-			rules_existing_add_jump_rule(dst, (enum rules_table)t, src->jump_rules[t][i],
+			rules_existing_add_jump_rule(dst, (enum rules_table)t,
+						     src->jump_rules[t][i],
 						     strlen(src->jump_rules[t][i]));
 		if (src->n_hashed[t]) {
 			dst->hashed[t] = xcalloc(src->n_hashed[t], sizeof(*dst->hashed[t]));

@@ -132,8 +132,8 @@ static const char filter_save[] =
 static void test_parse_jump_rules(void **state)
 {
 	static const char *const want_filter[] = {
-		"INPUT -m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer "
-		"firewall\" -j KPROXY-FIREWALL",
+		("INPUT -m conntrack --ctstate NEW -m comment --comment \"kproxy load balancer "
+		 "firewall\" -j KPROXY-FIREWALL"),
 		"INPUT -s 10.0.0.0/8 -j KPROXY-FIREWALL",
 		"OTHER-FW -g KPROXY-SERVICES",
 	};
