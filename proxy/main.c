@@ -581,11 +581,12 @@ static int cleanup_backend(enum restore_backend b)
 	struct errbuf e;
 	int ret = 0;
 
-	if (b == RESTORE_BACKEND_LEGACY)
-		ret = chains_read_legacy(&ex, &e);
-	else
-		ret = chains_read_save(b, 300000, &ex, &e);
-	if (ret < 0) {
+	/*
+	 * Both backends are read from iptables-save text (nat and filter): each
+	 * jump is deleted by the text the kernel shows for it, which libiptc
+	 * cannot give.
+	 */
+	if (chains_read_save(b, 300000, &ex, &e) < 0) {
 		log_error("cleanup: %s", e.msg);
 		return -EIO;
 	}
@@ -598,8 +599,9 @@ static int cleanup_backend(enum restore_backend b)
 		ret = -EIO;
 		goto out;
 	}
-	log_info("cleanup: removed %zu filter and %zu nat chains from the %s backend",
+	log_info("cleanup: removed %zu filter and %zu nat chains and %zu jumps from the %s backend",
 		 ex.n_chains[RULES_TABLE_FILTER], ex.n_chains[RULES_TABLE_NAT],
+		 ex.n_jump_rules[RULES_TABLE_FILTER] + ex.n_jump_rules[RULES_TABLE_NAT],
 		 b == RESTORE_BACKEND_NFT ? "nft" : "legacy");
 out:
 	rules_existing_fini(&ex);

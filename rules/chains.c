@@ -54,6 +54,58 @@ static void count_jump(struct rules_existing *ex, enum rules_table t, const char
 	}
 }
 
+/*
+ * The target of a rule as iptables-save prints it: the word after "-j" or
+ * "-g", read as iptables reads it, so that a quoted comment holding "-j
+ * KPROXY-X" is not taken for one. Returns its length (0: none) and sets *name.
+ */
+static size_t rule_target(const char *spec, size_t len, const char **name)
+{
+	const char *p = spec, *end = spec + len, *word;
+	bool target_next = false;
+	size_t wlen;
+
+	while (p < end) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		word = p;
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\' && p + 1 < end)
+					p++;
+			if (p < end)
+				p++;
+		} else {
+			while (p < end && *p != ' ')
+				p++;
+		}
+		wlen = (size_t)(p - word);
+		if (target_next) {
+			*name = word;
+			return wlen;
+		}
+		target_next =
+			wlen == 2 && (strncmp(word, "-j", 2) == 0 || strncmp(word, "-g", 2) == 0);
+	}
+	return 0;
+}
+
+/* Records a "-A CHAIN SPEC" line of a chain not kproxy's that jumps into one. */
+static void note_jump_rule(struct rules_existing *ex, enum rules_table t, const char *line,
+			   size_t len)
+{
+	const char *rule = line + 3, *target = NULL;
+	size_t clen = strcspn(rule, " \n"), tlen;
+
+	if (clen >= len - 3 || is_ours(rule, clen))
+		return;
+	tlen = rule_target(rule + clen, len - 3 - clen, &target);
+	if (tlen && is_ours(target, tlen))
+		rules_existing_add_jump_rule(ex, t, rule, len - 3);
+}
+
 void chains_parse_save(const char *text, struct rules_existing *ex)
 {
 	memset(ex, 0, sizeof(*ex));
@@ -90,6 +142,7 @@ void chains_parse_save_add(const char *text, struct rules_existing *ex)
 			}
 		} else if (table >= 0 && len > 3 && strncmp(p, "-A ", 3) == 0) {
 			count_jump(ex, (enum rules_table)table, p, len);
+			note_jump_rule(ex, (enum rules_table)table, p, len);
 		}
 		if (!nl)
 			break;
@@ -262,28 +315,57 @@ static size_t backend_rules(enum restore_backend b, struct strbuf *out)
 	return chains_count_rules(strbuf_str(out));
 }
 
+const char *chains_kubelet_chain(const char *mangle_save)
+{
+	static const char *const kubelet_chains[] = { "KUBE-IPTABLES-HINT", "KUBE-KUBELET-CANARY" };
+	const char *p = mangle_save;
+	size_t i, len;
+
+	while (p && *p) {
+		if (*p == ':') {
+			len = strcspn(p + 1, " \n");
+			for (i = 0; i < sizeof(kubelet_chains) / sizeof(kubelet_chains[0]); i++)
+				if (len == strlen(kubelet_chains[i]) &&
+				    strncmp(p + 1, kubelet_chains[i], len) == 0)
+					return kubelet_chains[i];
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+enum restore_backend chains_pick_backend(const struct chains_backend_facts *f, struct strbuf *why)
+{
+	if (f->kubelet_chain) {
+		strbuf_addf(why, "kubelet's %s chain is in the nft mangle table", f->kubelet_chain);
+		return RESTORE_BACKEND_NFT;
+	}
+	if (f->legacy_rules > f->nft_rules) {
+		strbuf_addf(why, "legacy holds %zu rules, nft %zu", f->legacy_rules, f->nft_rules);
+		return RESTORE_BACKEND_LEGACY;
+	}
+	if (f->nft_rules > f->legacy_rules)
+		strbuf_addf(why, "nft holds %zu rules, legacy %zu", f->nft_rules, f->legacy_rules);
+	else
+		strbuf_addf(why, "both backends hold %zu rules: nft is the default", f->nft_rules);
+	return RESTORE_BACKEND_NFT;
+}
+
 enum restore_backend chains_detect_backend(struct strbuf *why)
 {
 	const char *mangle[] = { restore_cmd(RESTORE_BACKEND_NFT, "save"), "-t", "mangle", NULL };
+	struct chains_backend_facts f = { 0 };
 	struct strbuf out = STRBUF_INIT;
-	enum restore_backend b = RESTORE_BACKEND_NFT;
-	size_t nft, legacy;
 
-	if (restore_run_sync(mangle, NULL, 0, 60000, &out, NULL) == 0 &&
-	    (strstr(strbuf_str(&out), ":KUBE-IPTABLES-HINT ") ||
-	     strstr(strbuf_str(&out), ":KUBE-KUBELET-CANARY "))) {
-		strbuf_adds(why, "kubelet's hint chain is in the nft mangle table");
-		goto out;
+	if (restore_run_sync(mangle, NULL, 0, 60000, &out, NULL) == 0)
+		f.kubelet_chain = chains_kubelet_chain(strbuf_str(&out));
+	/* kubelet's chain settles it: the rule counts are not needed. */
+	if (!f.kubelet_chain) {
+		f.nft_rules = backend_rules(RESTORE_BACKEND_NFT, &out);
+		f.legacy_rules = backend_rules(RESTORE_BACKEND_LEGACY, &out);
 	}
-	nft = backend_rules(RESTORE_BACKEND_NFT, &out);
-	legacy = backend_rules(RESTORE_BACKEND_LEGACY, &out);
-	if (legacy > nft) {
-		b = RESTORE_BACKEND_LEGACY;
-		strbuf_addf(why, "legacy holds %zu rules, nft %zu", legacy, nft);
-	} else {
-		strbuf_addf(why, "nft holds %zu rules, legacy %zu", nft, legacy);
-	}
-out:
 	strbuf_fini(&out);
-	return b;
+	return chains_pick_backend(&f, why);
 }

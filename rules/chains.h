@@ -15,7 +15,8 @@
 #include "rules/restore.h"
 #include "rules/rules.h"
 
-/* Fills ex (zeroed first) from iptables-save text of the filter and nat tables. */
+/* Fills ex (zeroed first) from iptables-save text of the filter and nat tables,
+ * the text of every rule that jumps into a KPROXY- chain included. */
 void chains_parse_save(const char *text, struct rules_existing *ex);
 /* Adds to ex (filled by this module, or zeroed) what iptables-save text holds. */
 void chains_parse_save_add(const char *text, struct rules_existing *ex);
@@ -35,11 +36,32 @@ int chains_read_save(enum restore_backend b, uint64_t timeout_ms, struct rules_e
  * does not have yet counts as empty. Returns 0 or a negative errno with err. */
 int chains_read_legacy(struct rules_existing *ex, struct errbuf *err);
 
+/**
+ * struct chains_backend_facts - what the backend auto-detection looks at.
+ * @kubelet_chain: kubelet's KUBE-IPTABLES-HINT or KUBE-KUBELET-CANARY chain
+ *	when the nft mangle table holds it, else NULL.
+ * @nft_rules, @legacy_rules: the rules each backend holds.
+ */
+struct chains_backend_facts {
+	const char *kubelet_chain;
+	size_t nft_rules;
+	size_t legacy_rules;
+};
+
 /*
- * Picks the backend the host uses, as kubelet's iptables wrapper does:
- * nft when kubelet's KUBE-IPTABLES-HINT or KUBE-KUBELET-CANARY chain is in
- * the nft mangle table, else whichever backend holds more rules, else nft.
- * Runs the save commands (blocking; for start-up only). why gets the reason.
+ * Picks the backend the host uses, as kubelet's iptables wrapper does: nft
+ * when kubelet's chain is in the nft mangle table, else whichever backend
+ * holds more rules, else nft. Pure; why gets the reason.
+ */
+enum restore_backend chains_pick_backend(const struct chains_backend_facts *f, struct strbuf *why);
+
+/* Returns the kubelet chain (a static string) declared in iptables-save text
+ * of the mangle table, or NULL. Pure. */
+const char *chains_kubelet_chain(const char *mangle_save);
+
+/*
+ * Gathers the facts by running the save commands (blocking; for start-up
+ * only) and picks the backend with chains_pick_backend().
  */
 enum restore_backend chains_detect_backend(struct strbuf *why);
 

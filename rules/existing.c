@@ -27,13 +27,25 @@ void rules_existing_add(struct rules_existing *ex, enum rules_table t, const cha
 	}
 }
 
+void rules_existing_add_jump_rule(struct rules_existing *ex, enum rules_table t, const char *rule,
+				  size_t len)
+{
+	ex->jump_rules[t] = xreallocarray(ex->jump_rules[t], ex->n_jump_rules[t] + 1,
+					  sizeof(*ex->jump_rules[t]));
+	ex->jump_rules[t][ex->n_jump_rules[t]++] = xstrndup(rule, len);
+}
+
 void rules_existing_fini(struct rules_existing *ex)
 {
+	size_t i;
 	int t;
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		free(ex->chains[t]);
 		free(ex->hashed[t]);
+		for (i = 0; i < ex->n_jump_rules[t]; i++)
+			free(ex->jump_rules[t][i]);
+		free(ex->jump_rules[t]);
 	}
 	free(ex->jump_count);
 	rules_memo_free(ex->memo);
@@ -49,6 +61,10 @@ void rules_existing_copy(struct rules_existing *dst, const struct rules_existing
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		for (i = 0; i < src->n_chains[t]; i++)
 			rules_existing_add(dst, (enum rules_table)t, src->chains[t][i].name);
+		for (i = 0; i < src->n_jump_rules[t]; i++)
+			rules_existing_add_jump_rule(dst, (enum rules_table)t,
+						     src->jump_rules[t][i],
+						     strlen(src->jump_rules[t][i]));
 		if (src->n_hashed[t]) {
 			dst->hashed[t] = xcalloc(src->n_hashed[t], sizeof(*dst->hashed[t]));
 			memcpy(dst->hashed[t], src->hashed[t],
@@ -63,32 +79,27 @@ void rules_existing_copy(struct rules_existing *dst, const struct rules_existing
 	}
 }
 
+/*
+ * Each jump is deleted by the text iptables-save printed for it, whatever it
+ * matches: an older kproxy's jump or a hand-made "-A INPUT -s 10.0.0.0/8 -j
+ * KPROXY-FIREWALL" would otherwise keep its target chain in use, and the
+ * chain's -X would fail the whole restore.
+ */
 void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *out)
 {
 	static const char *const table_names[RULES_TABLE_COUNT] = { "filter", "nat" };
-	const struct rules_jump *jumps;
-	size_t n, i;
-	unsigned k;
+	size_t i;
 	int t;
 
-	jumps = rules_jumps(&n);
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
-		bool any = existing->n_chains[t] > 0;
-
-		for (i = 0; i < n && existing->jump_count; i++)
-			any |= jumps[i].table == (enum rules_table)t && existing->jump_count[i];
-		if (!any)
+		if (!existing->n_chains[t] && !existing->n_jump_rules[t])
 			continue;
 		strbuf_addf(out, "*%s\n", table_names[t]);
 		/* Flushing every chain first drops all references between them. */
 		for (i = 0; i < existing->n_chains[t]; i++)
 			strbuf_addf(out, ":%s - [0:0]\n", existing->chains[t][i].name);
-		for (i = 0; i < n && existing->jump_count; i++) {
-			if (jumps[i].table != (enum rules_table)t)
-				continue;
-			for (k = 0; k < existing->jump_count[i]; k++)
-				strbuf_addf(out, "-D %s %s\n", jumps[i].base, jumps[i].spec);
-		}
+		for (i = 0; i < existing->n_jump_rules[t]; i++)
+			strbuf_addf(out, "-D %s\n", existing->jump_rules[t][i]);
 		for (i = 0; i < existing->n_chains[t]; i++)
 			strbuf_addf(out, "-X %s\n", existing->chains[t][i].name);
 		strbuf_adds(out, "COMMIT\n");

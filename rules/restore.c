@@ -5,6 +5,7 @@
  * printed is lost. Write errors on stdin (EPIPE: the child quit early) are
  * not errors of ours: its exit status says what went wrong.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -334,18 +335,35 @@ void restore_argv(enum restore_backend b, bool noflush, const char *argv[8])
 	argv[i] = NULL;
 }
 
+/*
+ * iptables-restore names the line it stopped at in three ways: "line 4
+ * failed" (a command the kernel refused), "line 7: RULE_APPEND failed" (nft)
+ * and "Error occurred at line: 4" (a line the parser refused). The first
+ * "line" that stands as a word and is followed by an optional ':', blanks and
+ * a number is the one.
+ */
 unsigned restore_failed_line(const char *err)
 {
-	const char *p = strstr(err, "line ");
-	unsigned long n;
+	const char *p;
 
-	while (p) {
+	for (p = strstr(err, "line"); p; p = strstr(p + 4, "line")) {
+		const char *q = p + 4;
+		unsigned long n;
 		char *end;
 
-		n = strtoul(p + 5, &end, 10);
-		if (end != p + 5 && n > 0 && n < 100000000)
+		if (p > err && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		if (*q == ':')
+			q++;
+		if (*q != ' ' && *q != '\t')
+			continue;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (!isdigit((unsigned char)*q))
+			continue;
+		n = strtoul(q, &end, 10);
+		if (n > 0 && n < 100000000)
 			return (unsigned)n;
-		p = strstr(p + 5, "line ");
 	}
 	return 0;
 }

@@ -72,7 +72,10 @@ const char *restore_cmd(enum restore_backend b, const char *what);
  */
 void restore_argv(enum restore_backend b, bool noflush, const char *argv[8]);
 
-/* Returns the payload line number iptables-restore blamed in err, or 0. */
+/*
+ * Returns the payload line number iptables-restore blamed in err ("line N
+ * failed", "line N: ...", "Error occurred at line: N"), or 0.
+ */
 unsigned restore_failed_line(const char *err);
 
 /* Appends lines line-2 .. line+2 of payload, each prefixed by its number. */

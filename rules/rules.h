@@ -108,6 +108,10 @@ struct rules_chain {
  * struct rules_existing - what the kernel holds now, read by the chain reader.
  * @chains: the KPROXY- chains of each table (any order; sorted when @sorted).
  * @jump_count: how many copies of each rules_jumps() entry exist (NULL: none).
+ * @jump_rules: every rule of a chain that is not kproxy's whose target is a
+ *	KPROXY- chain (kproxy's own jumps, an older kproxy's, hand-made ones),
+ *	as iptables-save prints it after "-A "; filled from iptables-save text
+ *	only (chains_parse_save()), for --cleanup.
  */
 struct rules_memo;
 
@@ -119,6 +123,8 @@ struct rules_existing {
 	struct rules_chain *hashed[RULES_TABLE_COUNT];
 	size_t n_hashed[RULES_TABLE_COUNT];
 	unsigned *jump_count;
+	char **jump_rules[RULES_TABLE_COUNT];
+	size_t n_jump_rules[RULES_TABLE_COUNT];
 	/*
 	 * What each Service contributed to the build that produced this record
 	 * (NULL: unknown, as when read from the kernel): a partial build
@@ -174,13 +180,19 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 void rules_output_fini(struct rules_output *out);
 
 /*
- * Builds the payload that removes every KPROXY- chain and every jump to one
- * listed in existing, and nothing else. Appends "" when there is nothing to do.
+ * Builds the payload that removes every KPROXY- chain and every rule that
+ * jumps to one (each deleted by its own text, so existing must have been read
+ * from iptables-save text), and nothing else. Appends "" when there is nothing
+ * to do.
  */
 void rules_build_cleanup(const struct rules_existing *existing, struct strbuf *out);
 
 /* Adds a chain name to ex (copied; names longer than a chain name are cut). */
 void rules_existing_add(struct rules_existing *ex, enum rules_table t, const char *chain);
+/* Adds a rule that jumps to a KPROXY- chain ("INPUT -s 10.0.0.0/8 -j KPROXY-FIREWALL",
+ * len bytes, copied) to ex. */
+void rules_existing_add_jump_rule(struct rules_existing *ex, enum rules_table t, const char *rule,
+				  size_t len);
 /* Frees what ex holds and zeroes it. */
 void rules_existing_fini(struct rules_existing *ex);
 /* Replaces dst by a copy of src (without its memo). */

@@ -17,6 +17,11 @@ INTEGRATION_DIR=$top/test/integration
 # shellcheck source=test/integration/lib.sh
 . "$INTEGRATION_DIR/lib.sh"
 lib_init "$@"
+# lib.sh reports a signal as a failed test; here it only ends the show. Its
+# EXIT trap still removes everything the demo made.
+trap 'echo; echo "demo interrupted, cleaning up"; exit 130' INT
+trap 'echo; echo "demo terminated, cleaning up"; exit 143' TERM
+trap 'echo; echo "demo hung up, cleaning up"; exit 129' HUP
 
 # ask FROM PROTO HOST PORT COUNT: sends COUNT requests (a new connection
 # each) and prints how many each pod answered and which client address that

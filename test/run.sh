@@ -5,12 +5,15 @@
 # Usage: test/run.sh BUILD_DIR. KPROXY_ONLY=unit|golden|badinput|deploy|restore|fuzz|integration|soak runs one group;
 # KPROXY_BACKENDS="nft" (or "legacy") limits the integration runs to one backend.
 # Each suite is an executable or script; it counts as passed when it exits 0.
+# The groups that need root (restore, integration, soak) print "SKIP GROUP:
+# needs root" for any other user and count neither as passed nor as failed.
 set -u
 build=${1:-build}
 only=${KPROXY_ONLY:-}
 passed=0
 failed=0
 failures=""
+skipped=""
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -31,6 +34,15 @@ run() {
 
 want() {
 	[ -z "$only" ] || [ "$only" = "$1" ]
+}
+
+# as_root GROUP: true as root; otherwise says that GROUP is left out, so that
+# nobody takes its absence for a pass (it counts neither way).
+as_root() {
+	[ "$(id -u)" -eq 0 ] && return 0
+	echo "SKIP $1: needs root"
+	skipped="$skipped $1"
+	return 1
 }
 
 if want unit; then
@@ -62,13 +74,13 @@ if want fuzz && command -v clang >/dev/null 2>&1; then
 	run fuzz-regress make --no-print-directory fuzz-regress BUILD="$build"
 fi
 
-if want restore && [ "$(id -u)" -eq 0 ] && [ -f test/golden/restore_check.sh ]; then
+if want restore && [ -f test/golden/restore_check.sh ] && as_root restore; then
 	run restore-check sh test/golden/restore_check.sh "$build/san/kproxy"
 fi
 
 # Every integration scenario runs once per iptables backend
 # (KPROXY_BACKENDS="nft legacy" unless told otherwise).
-if want integration && [ "$(id -u)" -eq 0 ] && [ -d test/integration ]; then
+if want integration && [ -d test/integration ] && as_root integration; then
 	for t in $(find test/integration -maxdepth 1 -name '[0-9]*.sh' | sort); do
 		for backend in ${KPROXY_BACKENDS:-nft legacy}; do
 			run "integration/$(basename "$t" .sh)[$backend]" \
@@ -80,12 +92,13 @@ fi
 # The soak's 3-minute variant (make soak runs 30): the release build, as in
 # production (built here when missing: `make test` builds only the sanitized
 # one), beside the ASan build, which is the leak checker.
-if want soak && [ "$(id -u)" -eq 0 ] && [ -d test/soak ]; then
+if want soak && [ -d test/soak ] && as_root soak; then
 	# shellcheck disable=SC2016 # $1 is the inner shell's
 	run soak sh -c 'make --no-print-directory -s BUILD="$1" "$1/kproxy" &&
 		sh test/soak/soak.sh "$1/kproxy" 3' sh "$build"
 fi
 
 [ -z "$failures" ] || echo "failed:$failures"
+[ -z "$skipped" ] || echo "skipped (needs root):$skipped"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

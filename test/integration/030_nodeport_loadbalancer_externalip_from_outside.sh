@@ -7,7 +7,9 @@
 # spreads over the endpoints on both nodes. Pods reach the same external
 # destinations from inside the cluster. With --nodeport-addresses, a node
 # serves NodePorts only on the addresses inside those CIDRs; with
-# --iptables-localhost-nodeports, also on 127.0.0.1 for its own processes.
+# --iptables-localhost-nodeports, also on 127.0.0.1 for its own processes;
+# kproxy then sets net.ipv4.conf.all.route_localnet to 1 and logs it, and
+# leaves it at 0 without the flag.
 #
 # Usage: 030_nodeport_loadbalancer_externalip_from_outside.sh KPROXY
 set -u
@@ -29,9 +31,28 @@ svc ext 198.19.0.32 http:tcp:8000:8080 extip=198.51.100.32
 eps ext a1 b1
 EOF
 # node-a also serves NodePorts on 127.0.0.1 (off by default); node-b serves
-# them on its switch address only.
+# them on its switch address only. route_localnet starts at 0 in both (a new
+# namespace may inherit the host's value).
+route_localnet() {
+	in_ns "$1" sysctl -n net.ipv4.conf.all.route_localnet
+}
+for node in node-a node-b; do
+	in_ns "$node" sysctl -q -w net.ipv4.conf.all.route_localnet=0 ||
+		fail "cannot reset route_localnet in $node"
+done
 start_kproxy node-a "$STATE" --iptables-localhost-nodeports=true
 start_kproxy node-b "$STATE" --nodeport-addresses 192.0.2.0/24
+if [ "$(route_localnet node-a)" = 1 ] &&
+	grep -q 'set net.ipv4.conf.all.route_localnet=1' "$TMP/kproxy-node-a.log"; then
+	pass "node-a (--iptables-localhost-nodeports): route_localnet is 1 and the log says so: $(grep -o 'set net.ipv4.conf.all.route_localnet=1.*' "$TMP/kproxy-node-a.log" | head -n 1)"
+else
+	check_failed "node-a (--iptables-localhost-nodeports): route_localnet is $(route_localnet node-a), log: '$(grep route_localnet "$TMP/kproxy-node-a.log" | head -n 1)'"
+fi
+if [ "$(route_localnet node-b)" = 0 ] && ! grep -q route_localnet "$TMP/kproxy-node-b.log"; then
+	pass "node-b (flag off): route_localnet stays 0, and the log never mentions it"
+else
+	check_failed "node-b (flag off): route_localnet is $(route_localnet node-b), log: '$(grep route_localnet "$TMP/kproxy-node-b.log" | head -n 1)'"
+fi
 
 expect_names "client -> NodePort on node-a (tcp)" "a1 b1" client tcp 192.0.2.10 30080 20
 expect_names "client -> NodePort on node-b (tcp)" "a1 b1" client tcp 192.0.2.11 30080 20

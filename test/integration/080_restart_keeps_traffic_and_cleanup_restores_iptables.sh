@@ -7,10 +7,15 @@
 # and not one request fails. The rules left in the kernel keep serving while
 # kproxy is down, and a restarted kproxy converges on exactly the same rules
 # (no duplicated jumps), and removes the chains of a service deleted while
-# it was down. SIGTERM leaves the rules in place too. Then
-# `kproxy --cleanup` leaves node-a's iptables exactly as they were before
-# kproxy ever ran, including somebody else's chains and rules that were
-# there first (iptables-save compared without comments and counters).
+# it was down. kproxy's jumps are the first rules of each built-in chain it
+# uses, ahead of somebody else's rules that were there first. SIGINT and
+# SIGTERM exit 0 and leave the rules in place. Then `kproxy --cleanup` leaves
+# node-a's iptables exactly as they were before kproxy ever ran, including
+# somebody else's chains and rules that were there first, even with other
+# rules jumping into kproxy's chains (hand-made jumps from INPUT and
+# PREROUTING, an older kproxy's jump with another comment, a goto from
+# somebody else's chain); a second --cleanup changes nothing (iptables-save
+# compared without comments and counters).
 #
 # Usage: 080_restart_keeps_traffic_and_cleanup_restores_iptables.sh KPROXY
 set -u
@@ -29,11 +34,13 @@ in_ns node-a "$IPT_RESTORE" <<EOF || fail "cannot load the foreign rules"
 :OTHER-FW - [0:0]
 -A INPUT -p tcp --dport 22 -j ACCEPT
 -A FORWARD -j OTHER-FW
+-A OUTPUT -p udp --dport 53 -j ACCEPT
 -A OTHER-FW -s 203.0.113.99/32 -j DROP
 COMMIT
 *nat
 :OTHER-NAT - [0:0]
 -A PREROUTING -j OTHER-NAT
+-A OUTPUT -d 10.99.0.1/32 -j OTHER-NAT
 -A OTHER-NAT -d 10.99.0.1/32 -p tcp -j DNAT --to-destination 10.99.0.2
 -A POSTROUTING -s 10.99.0.0/16 -j MASQUERADE
 COMMIT
@@ -56,6 +63,8 @@ start_kproxy node-b "$STATE"
 expect_names "pod a2 -> ClusterIP" "a1 b1" a2 tcp 198.19.0.80 80 20
 expect_names "client -> node-a NodePort" "a1 b1" client tcp 192.0.2.10 30080 20
 normalized_save node-a >"$TMP/first-run"
+eventually 1 "first start: kproxy's jumps come before the rules that were there first" \
+	jumps_first node-a
 
 # no_duplicate_jumps NODE: every jump from a built-in chain into kproxy's
 # chains is there exactly once.
@@ -112,6 +121,7 @@ if no_duplicate_jumps node-a; then
 else
 	check_failed "after 3 restarts, duplicated jumps: $SEEN"
 fi
+eventually 1 "after 3 restarts: kproxy's jumps still come first" jumps_first node-a
 normalized_save node-a >"$TMP/after-restarts"
 if cmp -s "$TMP/first-run" "$TMP/after-restarts"; then
 	pass "after 3 restarts, node-a's rules are the same as after the first start"
@@ -157,13 +167,53 @@ for loop in pod client; do
 	fi
 done
 
+# SIGINT (Ctrl-C in a terminal) ends kproxy as SIGTERM does: exit 0, rules
+# left exactly as they were.
+normalized_save node-a >"$TMP/before-sigint"
+if stop_kproxy node-a INT; then
+	pass "kproxy on node-a exits 0 on SIGINT"
+else
+	check_failed "kproxy on node-a exited with status $_rc on SIGINT"
+fi
+normalized_save node-a >"$TMP/after-sigint"
+if cmp -s "$TMP/before-sigint" "$TMP/after-sigint"; then
+	pass "after SIGINT node-a's rules are exactly as they were ($(wc -l <"$TMP/after-sigint") lines)"
+else
+	check_failed "SIGINT changed node-a's rules:"
+	diff -u "$TMP/before-sigint" "$TMP/after-sigint" | head -n 40
+fi
+expect_names "after SIGINT the rules stay: client -> node-a NodePort" \
+	"a1 b1" client tcp 192.0.2.10 30080 10
+start_kproxy node-a "$STATE"
+
 if stop_kproxy node-a TERM; then
 	pass "kproxy on node-a exits 0 on SIGTERM"
 else
-	check_failed "kproxy on node-a exited with status $? on SIGTERM"
+	check_failed "kproxy on node-a exited with status $_rc on SIGTERM"
 fi
 expect_names "after SIGTERM the rules stay: client -> node-a NodePort" \
 	"a1 b1" client tcp 192.0.2.10 30080 10
+
+# Other rules that jump into kproxy's chains: hand-made ones in INPUT and
+# PREROUTING, an older kproxy's jump (another comment) in FORWARD, and a goto
+# from somebody else's chain. --cleanup deletes each by its own text.
+in_ns node-a "$IPT_RESTORE" --noflush <<EOF || fail "cannot add the extra jumps"
+*filter
+-A INPUT -s 10.0.0.0/8 -j KPROXY-FIREWALL
+-I FORWARD 1 -m comment --comment "kproxy v0 forwarding rules" -j KPROXY-FORWARD
+-A OTHER-FW -p udp -g KPROXY-SERVICES
+COMMIT
+*nat
+-A PREROUTING -s 10.0.0.0/8 -j KPROXY-SERVICES
+COMMIT
+EOF
+n_extra=$(normalized_save node-a |
+	grep -c -E -e '-s 10.0.0.0/8 -j KPROXY-' -e 'kproxy v0' -e '-g KPROXY-SERVICES')
+if [ "$n_extra" -eq 4 ]; then
+	pass "4 extra rules jump into kproxy's chains before --cleanup"
+else
+	check_failed "want 4 extra jumps into kproxy's chains, found $n_extra"
+fi
 
 in_ns node-a "$KPROXY" --cleanup --iptables-backend "$BACKEND" >>"$TMP/kproxy-cleanup.log" 2>&1
 rc=$?

@@ -1,13 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# A sync that cannot be applied costs nothing that was already applied. Three
+# A sync that cannot be applied costs nothing that was already applied. Four
 # faults, each while a change waits to be applied and while a pod and the
 # external client send a request every 50 ms to a service that has
 # endpoints throughout:
 #
 #  1. iptables-restore fails (a wrapper first in kproxy's PATH exits 1
 #     while $TMP/fail-restore exists);
+#  1b. the real iptables-restore refuses a line (the wrapper adds an unknown
+#     option to the payload's first rule while $TMP/corrupt-restore exists):
+#     the log shows that line of kproxy's payload, marked, with its
+#     neighbours;
 #  2. iptables-restore hangs (the wrapper sleeps) past
 #     --iptables-restore-timeout 2s, and kproxy kills it;
 #  3. (legacy only: nft takes no lock) another process holds the xtables
@@ -21,8 +25,15 @@
 # counts the failure and the log says what happened; once the fault is gone
 # the next sync converges: the kernel holds exactly the --dry-run rules of the
 # new state, the new service answers, /healthz is 200 again, and no
-# iptables-restore child is left behind. Not one request to the steady
-# service fails from start to end.
+# iptables-restore child is left behind.
+#
+# 4. Start-up never flushes: kproxy is restarted after a change, with its
+# first restore held by the wrapper (it waits while $TMP/hold-restore
+# exists). As long as it is held the kernel keeps the previous kproxy's rules
+# exactly (iptables-save), they serve, and the new service is not there yet;
+# once released, that first sync converges on the new state.
+#
+# Not one request to the steady service fails from start to end.
 #
 # Every legacy iptables command of this test (kproxy's included) takes its
 # lock on $TMP/xtables.lock (XTABLES_LOCKFILE), never on /run/xtables.lock,
@@ -141,6 +152,49 @@ fault_ends "1. restore fails" new1 198.19.0.151 a1
 expect_names "1. restore fails, fault gone: service old is gone" "ERROR-timeout" \
 	a2 tcp 198.19.0.159 80 1 1
 
+# ---- 1b. the real iptables-restore refuses one line --------------------------
+
+snapshot node-a
+FAILURES0=$(metric node-a kproxy_sync_proxy_rules_iptables_restore_failures_total)
+lines=$(log_lines)
+rm -f "$TMP/corrupted-line"
+touch "$TMP/corrupt-restore"
+set_state "$STATE" <<EOF
+$web
+eps web a1 b1
+svc new1 198.19.0.151 http:tcp:80:8080
+eps new1 a1
+svc new1b 198.19.0.154 http:tcp:80:8080
+eps new1b b1
+EOF
+fault_begins "1b. a payload line refused"
+# context_logged N TEXT: the log (since $lines) shows payload line N marked
+# with TEXT, and lines N-1 and N+1 numbered around it.
+# shellcheck disable=SC2317 # called through wait_until
+context_logged() {
+	tail -n +"$((lines + 1))" "$TMP/kproxy-node-a.log" >"$TMP/since.log"
+	grep -q -F "payload around line $1:" "$TMP/since.log" &&
+		grep -q -F "$(printf '=>%6u  %s' "$1" "$2")" "$TMP/since.log" &&
+		grep -q -E "^ +$(($1 - 1))  " "$TMP/since.log" &&
+		grep -q -E "^ +$(($1 + 1))  " "$TMP/since.log"
+}
+if [ -s "$TMP/corrupted-line" ]; then
+	bad=$(cut -d ' ' -f 1 "$TMP/corrupted-line")
+	text=$(cut -d ' ' -f 2- "$TMP/corrupted-line" | cut -c 1-200)
+	if wait_until 5 context_logged "$bad" "$text"; then
+		pass "1b. a payload line refused: the log shows line $bad marked, with its neighbours:"
+		awk -v hdr="payload around line $bad:" 'index($0, hdr) { n = 6 } n-- > 0' \
+			"$TMP/since.log" | head -n 6 | sed 's/^/    /'
+	else
+		check_failed "1b. a payload line refused: line $bad ($text) is not shown in the log:"
+		grep -A 6 'iptables-restore failed' "$TMP/since.log" | head -n 14
+	fi
+else
+	check_failed "1b. a payload line refused: the wrapper corrupted no line"
+fi
+rm -f "$TMP/corrupt-restore"
+fault_ends "1b. a payload line refused" new1b 198.19.0.154 b1
+
 # ---- 2. iptables-restore hangs past --iptables-restore-timeout ---------------
 
 snapshot node-a
@@ -234,6 +288,49 @@ EOF
 	rm -f "$TMP/flock.pid"
 	fault_ends "3. xtables lock" new3 198.19.0.153 "a1 b1"
 fi
+
+# ---- 4. a restart whose first restore is held ------------------------------
+
+if stop_kproxy node-a; then
+	pass "4. restart: kproxy exits 0 on SIGTERM"
+else
+	check_failed "4. restart: kproxy exited $_rc on SIGTERM"
+fi
+snapshot node-a
+set_state "$STATE" <<EOF
+$web
+eps web a1 b1
+svc new4 198.19.0.155 http:tcp:80:8080
+eps new4 a1
+EOF
+applied=$(applied_count node-a)
+touch "$TMP/hold-restore"
+# A long timeout: the held restore must not be killed while it is watched.
+PATH="$TMP/bin:$PATH" launch_kproxy node-a "$STATE" --iptables-restore-timeout 60s
+# shellcheck disable=SC2016 # evaluated by wait_until
+if wait_until 10 eval '[ -n "$(restore_children | grep restore)" ]'; then
+	pass "4. restart: the first restore is held ($(restore_children | awk '{ print "pid " $1; exit }'))"
+else
+	check_failed "4. restart: no held restore among kproxy's children"
+fi
+if kernel_unchanged node-a && holds 3 kernel_unchanged node-a; then
+	pass "4. restart: while the first sync is held the kernel keeps the old rules exactly (watched 3 s, $SEEN)"
+else
+	check_failed "4. restart: the kernel's rules changed before the first sync was applied:"
+	diff -u "$TMP/snap.node-a" "$TMP/now.node-a" | head -n 30
+fi
+expect_names "4. restart, first sync held: the old rules serve web" "a1 b1" a2 tcp 198.19.0.150 80 10
+expect_names "4. restart, first sync held: new4 is not there yet" "ERROR-timeout" \
+	a2 tcp 198.19.0.155 80 1 1
+if [ "$(applied_count node-a)" -eq "$applied" ] && kproxy_running node-a; then
+	pass "4. restart, first sync held: kproxy runs and has applied nothing"
+else
+	check_failed "4. restart, first sync held: kproxy exited or applied a sync"
+fi
+rm -f "$TMP/hold-restore"
+wait_applied node-a "$applied" 15
+converge "4. restart, first sync released" node-a "$STATE"
+eventually 5 "4. restart, first sync released: new4 answers" names_are a1 a2 tcp 198.19.0.155 80 5
 
 loop_stop_all
 loop_report pod "pod a2 -> web's ClusterIP every 50 ms through every fault" 100

@@ -139,7 +139,13 @@ metric_above() {
 # real ones for a kproxy started with PATH="$TMP/bin:$PATH": while
 # $TMP/fail-restore exists the restore fails at once (exit 1, reading
 # nothing); while $TMP/hang-restore exists it hangs (exec sleep 300, so the
-# process kproxy kills is the sleeper itself); otherwise the real one runs.
+# process kproxy kills is the sleeper itself); while $TMP/corrupt-restore
+# exists the payload's first "-A" line gets an option iptables does not know
+# (its number and original text go to $TMP/corrupted-line) and the real one
+# is fed the result; a restore that starts while $TMP/hold-restore exists
+# waits until the file is gone, then runs the real one on the payload as it
+# was. Otherwise the real one runs.
+# shellcheck disable=SC2016 # the wrapper's own $0, $@ and $?
 restore_wrappers() {
 	mkdir -p "$TMP/bin"
 	for _cmd in iptables-nft-restore iptables-legacy-restore; do
@@ -153,6 +159,16 @@ restore_wrappers() {
 			echo "if [ -e '$TMP/hang-restore' ]; then"
 			echo '	exec sleep 300'
 			echo 'fi'
+			echo "if [ -e '$TMP/corrupt-restore' ]; then"
+			echo "	awk -v out='$TMP/corrupted-line' '!done && /^-A / {"
+			echo '		print NR " " $0 >out; close(out)'
+			echo '		print $0 " --kproxy-test-corruption"; done = 1; next'
+			echo "	} { print }' | '$_real' \"\$@\""
+			echo '	exit $?'
+			echo 'fi'
+			echo "while [ -e '$TMP/hold-restore' ]; do"
+			echo '	sleep 0.05'
+			echo 'done'
 			echo "exec '$_real' \"\$@\""
 		} >"$TMP/bin/$_cmd"
 		chmod +x "$TMP/bin/$_cmd"

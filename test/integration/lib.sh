@@ -364,21 +364,28 @@ wait_applied() {
 	done
 }
 
-# start_kproxy NODE STATEFILE [FLAG...]: runs $KPROXY inside NODE in the
+# launch_kproxy NODE STATEFILE [FLAG...]: runs $KPROXY inside NODE in the
 # background (log: $TMP/kproxy-NODE.log, appended to across restarts) and
-# returns once it has logged a new "sync: applied".
-start_kproxy() {
+# returns at once. --iptables-backend is $BACKEND_FLAG when set (e.g. auto),
+# else $BACKEND.
+launch_kproxy() {
 	_node=$1
 	_state=$2
 	shift 2
-	_before=$(applied_count "$_node")
 	echo "==== $(date +%T) start: $KPROXY --from-file $_state $*" >>"$TMP/kproxy-$_node.log"
 	ip netns exec "$P-$_node" "$KPROXY" --from-file "$_state" --hostname-override "$_node" \
-		--cluster-cidr "$CLUSTER_CIDR" --iptables-backend "$BACKEND" \
+		--cluster-cidr "$CLUSTER_CIDR" --iptables-backend "${BACKEND_FLAG:-$BACKEND}" \
 		--iptables-min-sync-period 0 --iptables-sync-period 1s "$@" \
 		>>"$TMP/kproxy-$_node.log" 2>&1 &
 	echo $! >"$TMP/kproxy-$_node.pid"
-	wait_applied "$_node" "$_before" 20
+}
+
+# start_kproxy NODE STATEFILE [FLAG...]: launch_kproxy, then returns once
+# kproxy has logged a new "sync: applied".
+start_kproxy() {
+	_sk_before=$(applied_count "$1")
+	launch_kproxy "$@"
+	wait_applied "$1" "$_sk_before" 20
 }
 
 # stop_kproxy NODE [SIGNAL]: sends SIGNAL (default TERM) and waits for the
@@ -446,6 +453,37 @@ chains_gone() {
 	SEEN=${SEEN# }
 	[ -n "$SEEN" ] && return 1
 	SEEN="none of the $# left"
+}
+
+# jumps_first NODE: predicate: in each built-in chain kproxy jumps from (nat
+# PREROUTING, OUTPUT, POSTROUTING; filter INPUT, FORWARD, OUTPUT) its jumps
+# come before every other rule, whoever's rules were there first. SEEN names
+# the chains where they do not, or have no jump at all.
+jumps_first() {
+	SEEN=$(ipt_save "$1" | awk '
+		/^\*/ { t = substr($1, 2); next }
+		$1 != "-A" { next }
+		t == "nat" && $2 !~ /^(PREROUTING|OUTPUT|POSTROUTING)$/ { next }
+		t == "filter" && $2 !~ /^(INPUT|FORWARD|OUTPUT)$/ { next }
+		t != "nat" && t != "filter" { next }
+		{ c = t "/" $2 }
+		/ -j KPROXY-[A-Z-]*( |$)/ { ours[c]++; if (others[c]) late[c] = 1; next }
+		{ others[c]++ }
+		END {
+			n = split("nat/PREROUTING nat/OUTPUT nat/POSTROUTING filter/INPUT filter/FORWARD filter/OUTPUT", all, " ")
+			for (i = 1; i <= n; i++) {
+				c = all[i]
+				if (!ours[c])
+					print c ": no kproxy jump"
+				else if (late[c])
+					print c ": another rule before a kproxy jump"
+			}
+		}' | xargs)
+	if [ -z "$SEEN" ]; then
+		SEEN="kproxy's jumps come first in all 6 built-in chains"
+		return 0
+	fi
+	return 1
 }
 
 # ---- probes -----------------------------------------------------------------
