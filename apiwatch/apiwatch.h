@@ -46,9 +46,10 @@ struct apiwatch_ops {
  * struct apiwatch_tuning - timings and caps; 0 picks the default of each, which
  * is what kproxy runs with. Tests shorten them.
  * @watch_timeout_s: timeoutSeconds of each watch (default random in 300-600).
- * @idle_timeout_ms: a watch silent this long is dead and is reconnected
- *	(default the watch's timeout + 60 s); a list or probe silent this long
- *	(default 60 s) fails.
+ * @idle_timeout_ms: a watch silent for the smaller of this (default 180 s)
+ *	and its timeout + @idle_grace_ms is dead and is reconnected; a list or
+ *	probe silent this long (default 60 s) fails.
+ * @idle_grace_ms: how long past its timeout a watch may be silent (60 s).
  * @backoff_initial_ms, @backoff_max_ms: reconnect backoff (800 ms, 30 s).
  * @token_reread_ms: how often the token file is re-read (60 s).
  * @max_event: bytes of one watch event (STREAM_DEFAULT_MAX, 16 MiB).
@@ -58,6 +59,7 @@ struct apiwatch_ops {
 struct apiwatch_tuning {
 	uint32_t watch_timeout_s;
 	uint64_t idle_timeout_ms;
+	uint64_t idle_grace_ms;
 	uint64_t backoff_initial_ms;
 	uint64_t backoff_max_ms;
 	uint64_t token_reread_ms;

@@ -60,6 +60,7 @@
 #define WATCH_TIMEOUT_MIN  300 /* seconds; each watch picks in [MIN, MAX] */
 #define WATCH_TIMEOUT_MAX  600
 #define IDLE_GRACE_MS	   60000 /* a watch may be silent this long past its timeout */
+#define WATCH_IDLE_MS	   180000 /* and never longer than this (bookmarks come every minute) */
 #define REQUEST_IDLE_MS	   60000 /* a list or probe may stall this long */
 #define TOKEN_REREAD_MS	   60000
 #define CONNECT_TIMEOUT_MS 10000
@@ -917,6 +918,21 @@ static void start_list(struct watcher *wt)
 
 static void idle_fired(void *arg);
 
+/*
+ * How long a watch of timeout_s may go without a byte. The server ends it
+ * at its timeout, so silence well past that means a dead connection; and
+ * since bookmarks were asked for, which the server sends about every minute,
+ * three silent minutes mean one too, however long the timeout.
+ */
+static uint64_t watch_idle_ms(const struct apiwatch_tuning *t, uint32_t timeout_s)
+{
+	uint64_t grace = t->idle_grace_ms ? t->idle_grace_ms : IDLE_GRACE_MS;
+	uint64_t limit = t->idle_timeout_ms ? t->idle_timeout_ms : WATCH_IDLE_MS;
+	uint64_t past_timeout = (uint64_t)timeout_s * 1000 + grace;
+
+	return past_timeout < limit ? past_timeout : limit;
+}
+
 static void start_watch(struct watcher *wt)
 {
 	struct apiwatch *w = wt->w;
@@ -955,8 +971,7 @@ static void start_watch(struct watcher *wt)
 	wt->watch_events = 0;
 	wt->watch_start_ms = loop_now_ms();
 	wt->last_rx_ms = wt->watch_start_ms;
-	wt->idle_ms = w->tuning.idle_timeout_ms ? w->tuning.idle_timeout_ms
-						: (uint64_t)timeout * 1000 + IDLE_GRACE_MS;
+	wt->idle_ms = watch_idle_ms(&w->tuning, timeout);
 	loop_timer_arm(wt->idle_timer, wt->idle_ms);
 }
 

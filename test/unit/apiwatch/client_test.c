@@ -1088,24 +1088,67 @@ static void test_static_token(void **state)
 	cJSON_Delete(root);
 }
 
+/* The N of the first "watch services: no data for N ms" reported, or 0. */
+static unsigned long long silent_ms(struct harness *h)
+{
+	const char *what = "watch services: no data for ";
+	const char *p = strstr(strbuf_str(&h->rec.errors), what);
+
+	return p ? strtoull(p + strlen(what), NULL, 10) : 0;
+}
+
 /*
- * A stream that goes silent (a dead peer) is dropped after the idle timeout
- * and watched again, without a list.
+ * A stream that goes silent (a dead peer) is dropped and watched again,
+ * without a list, once it has been silent for the smaller of its timeout
+ * plus a grace and the idle limit. Here the limit (2 s) is the smaller: a
+ * watch of 30 s is dropped after 2 s, not 30 + 60 s. (With kproxy's
+ * defaults, 5-10 min watches, 60 s of grace and a limit of 180 s, this is
+ * the case that always holds.)
  */
-static void test_silent_stream(void **state)
+static void test_silent_stream_limit(void **state)
 {
 	struct harness *h = *state;
+	unsigned long long ms;
 
 	fake_start(h, NULL);
 	control(h, "[" BASIC "]");
-	h->cfg.tuning.watch_timeout_s = 2;
-	h->cfg.tuning.idle_timeout_ms = 3000;
+	h->cfg.tuning.watch_timeout_s = 30;
+	h->cfg.tuning.idle_timeout_ms = 2000;
 	watch_start(h);
 	WAIT_SYNCED(h);
 	inject(h, "{'op':'stall','resource':'services'}", true);
 	control(h, PUT(SVC("default", "late")));
 	WAIT(h, has_error, "watch services: no data for ");
 	WAIT(h, has_summary, "service default/late port=80");
+	ms = silent_ms(h);
+	if (ms < 2000 || ms >= 3000)
+		fail_msg("the stalled watch was dropped after %llu ms, not 2000-3000", ms);
+	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
+}
+
+/*
+ * ... and here the timeout plus the grace (2 s + 1 s) is smaller than the
+ * limit (60 s): the watch is dropped 3 s after its last byte.
+ */
+static void test_silent_stream_past_timeout(void **state)
+{
+	struct harness *h = *state;
+	unsigned long long ms;
+
+	fake_start(h, NULL);
+	control(h, "[" BASIC "]");
+	h->cfg.tuning.watch_timeout_s = 2;
+	h->cfg.tuning.idle_grace_ms = 1000;
+	h->cfg.tuning.idle_timeout_ms = 60000;
+	watch_start(h);
+	WAIT_SYNCED(h);
+	inject(h, "{'op':'stall','resource':'services'}", true);
+	control(h, PUT(SVC("default", "late")));
+	WAIT(h, has_error, "watch services: no data for ");
+	WAIT(h, has_summary, "service default/late port=80");
+	ms = silent_ms(h);
+	if (ms < 3000 || ms >= 4000)
+		fail_msg("the stalled watch was dropped after %llu ms, not 3000-4000", ms);
 	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
 	/* The other watches ended at their timeout and were never idle. */
 	assert_int_equal(occurrences(strbuf_str(&h->rec.errors), "no data"), 1);
@@ -1467,7 +1510,8 @@ int main(void)
 		T(test_server_errors),
 		T(test_token_rotation),
 		T(test_static_token),
-		T(test_silent_stream),
+		T(test_silent_stream_limit),
+		T(test_silent_stream_past_timeout),
 		T(test_endpoints_fallback),
 		T(test_discovery_retried),
 		T(test_slice_moves),
