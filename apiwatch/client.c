@@ -70,6 +70,7 @@
 #define MAX_PROBE_BODY	   (1u << 20)
 #define MAX_EVENT_BODY	   4096
 #define MAX_EVENTS_FLIGHT  16 /* Events being posted at once; more are dropped */
+#define EXPIRED_IN_A_ROW   2  /* continue tokens expired in a row before backing off */
 #define MAX_EVENT_MESSAGE  1024
 #define MAX_RV		   256
 #define CA_CACHE_S	   60  /* seconds a CA file read by libcurl is reused */
@@ -177,6 +178,7 @@ struct known {
  * @stop: set by the stream callback when it ends the watch: what comes next.
  * @stop_quick: the stop is routine (410): no backoff unless the watch was short.
  * @auth_retried: a 401 was answered by an immediate retry with a new token.
+ * @continue_expired: continue tokens that expired since a list last completed.
  */
 struct watcher {
 	struct apiwatch *w;
@@ -203,6 +205,7 @@ struct watcher {
 	enum next_step stop;
 	bool stop_quick;
 	bool auth_retried;
+	unsigned int continue_expired;
 };
 
 struct apiwatch {
@@ -1227,8 +1230,20 @@ static void list_done(struct watcher *wt, struct request *req, CURLcode code)
 		/*
 		 * The continue token expired: the pages so far belong to a
 		 * snapshot that can no longer be completed. Start over; the
-		 * pages of two snapshots are never spliced.
+		 * pages of two snapshots are never spliced. Once is routine
+		 * (a list slower than the server's compaction), so it starts
+		 * over at once; a server that keeps expiring them would make
+		 * that a tight loop of lists, so from the second in a row on
+		 * it goes through the backoff like any failure.
 		 */
+		if (++wt->continue_expired >= EXPIRED_IN_A_ROW) {
+			report(w,
+			       "list %s: continue token expired %u times in a row; listing from "
+			       "the start after a backoff",
+			       wt->desc->name, wt->continue_expired);
+			retry_later(wt, NEXT_LIST, 0);
+			return;
+		}
 		log_info("apiwatch: list %s: continue token expired; listing from the start",
 			 wt->desc->name);
 		schedule(wt, NEXT_LIST, 0);
@@ -1248,6 +1263,7 @@ static void list_done(struct watcher *wt, struct request *req, CURLcode code)
 		start_list(wt);
 		return;
 	}
+	wt->continue_expired = 0;
 	reconcile(wt);
 	free(wt->rv);
 	wt->rv = wt->list_rv;

@@ -735,6 +735,61 @@ static void test_paging_expired_continue(void **state)
 	assert_int_equal(h->rec.synced, 1);
 }
 
+/* Lists of services (page 1 of each) the server has seen. */
+static int services_first_pages(struct harness *h)
+{
+	return count_requests(h, "/api/v1/services", "limit", NULL) -
+	       count_requests(h, "/api/v1/services", "continue", NULL);
+}
+
+/*
+ * A server that expires every continue token: the first expiry starts the
+ * list over at once, the second in a row goes through the backoff (reported),
+ * and so does every one after it, so kproxy does not list in a tight loop.
+ * Once the tokens last, the list completes; a later single expiry starts over
+ * at once again (the count was reset by the complete list).
+ */
+static void test_paging_always_expired(void **state)
+{
+	struct harness *h = *state;
+	int lists, reports;
+
+	fake_start(h, NULL);
+	control(h, "[" SCENE_PAGES ",{'op':'expire_continue','count':1000000}]");
+	h->cfg.tuning.page_limit = 2;
+	h->cfg.tuning.backoff_initial_ms = 600;
+	h->cfg.tuning.backoff_max_ms = 600;
+	watch_start(h);
+	WAIT(h, has_error,
+	     "list services: continue token expired 2 times in a row; listing from "
+	     "the start after a backoff");
+	run_for(h, 1500);
+	/*
+	 * Without the backoff this is hundreds of lists; with it, a delay of
+	 * 300 ms on average after each expiry from the second on.
+	 */
+	lists = services_first_pages(h);
+	if (lists < 3 || lists > 20)
+		fail_msg("%d lists of services in 1.5 s", lists);
+	assert_true(has_error(h, "continue token expired 3 times in a row"));
+	assert_int_equal(h->rec.synced, 0);
+
+	control(h, "{'op':'expire_continue','count':0}");
+	WAIT_SYNCED(h);
+	assert_int_equal(h->rec.n, 7);
+	assert_int_equal(removals(h), 0);
+
+	/* One expiry after a complete list: at once, no report. */
+	reports = occurrences(strbuf_str(&h->rec.errors), "in a row");
+	lists = services_first_pages(h);
+	inject(h, "[{'op':'expire_continue','count':1},{'op':'error_410','resource':'services'}]",
+	       true);
+	control(h, PUT(SVC("default", "e")));
+	WAIT(h, has_summary, "service default/e port=80");
+	assert_int_equal(services_first_pages(h), lists + 2);
+	assert_int_equal(occurrences(strbuf_str(&h->rec.errors), "in a row"), reports);
+}
+
 /*
  * The server forgets its history (a restart) while objects change: the watch
  * from the old resourceVersion gets a 410 ERROR event, the relist finds the
@@ -1498,6 +1553,7 @@ int main(void)
 		T(test_list_then_watch),
 		T(test_default_watch_timeout),
 		T(test_paging_expired_continue),
+		T(test_paging_always_expired),
 		T(test_relist_reconciles),
 		T(test_relist_http_410),
 		T(test_error_event_relists),
