@@ -111,10 +111,29 @@ bool apiwatch_synced(const struct apiwatch *w);
  */
 uint64_t apiwatch_last_contact_ms(const struct apiwatch *w);
 
-/*
- * Posts a Kubernetes Event about kproxy's own problem (e.g. a health-check
- * port that cannot be bound) on this node's Node object; best effort.
+/**
+ * struct apiwatch_event - a Warning Event about one of kproxy's own problems.
+ * @about: the kind of the object it is about: a Service (or another
+ *	namespaced kind) named by @namespace and @name, or K8S_KIND_NODE for
+ *	this node's Node (@namespace and @name unused).
+ * @reason: why, in CamelCase ("FailedToStartServiceHealthcheck").
+ * @action: what kproxy was doing ("Listen").
+ * @message: for people; cut at 1024 bytes.
  */
-void apiwatch_event(struct apiwatch *w, const char *reason, const char *message);
+struct apiwatch_event {
+	enum k8s_kind about;
+	const char *namespace;
+	const char *name;
+	const char *reason;
+	const char *action;
+	const char *message;
+};
+
+/*
+ * Posts ev as a core/v1 Event in its object's namespace ("default" for the
+ * Node), as kube-proxy does; best effort: a failure is logged, not retried.
+ * The strings are copied.
+ */
+void apiwatch_event_post(struct apiwatch *w, const struct apiwatch_event *ev);
 
 #endif

@@ -1475,9 +1475,38 @@ static void kick_fired(void *arg)
 	}
 }
 
-static char *event_body(const struct apiwatch *w, const char *reason, const char *message)
+/* The apiVersion and kind of an Event's involvedObject; whether that kind is namespaced. */
+static bool event_kind(enum k8s_kind kind, const char **api_version, const char **name)
+{
+	*api_version = "v1";
+	switch (kind) {
+	case K8S_KIND_SERVICE:
+		*name = "Service";
+		return true;
+	case K8S_KIND_ENDPOINTSLICE:
+		*api_version = "discovery.k8s.io/v1";
+		*name = "EndpointSlice";
+		return true;
+	case K8S_KIND_ENDPOINTS:
+		*name = "Endpoints";
+		return true;
+	case K8S_KIND_NODE:
+		*name = "Node";
+		return false;
+	}
+	*name = "Node";
+	return false;
+}
+
+/*
+ * The JSON of a core/v1 Event, in namespace ns. As kube-proxy does, the
+ * involvedObject's uid is its "namespace/name" (a Node's name): kproxy does
+ * not keep uids, and nothing matches Events on them.
+ */
+static char *event_body(const struct apiwatch *w, const struct apiwatch_event *ev, const char *ns)
 {
 	cJSON *root = cJSON_CreateObject(), *meta, *ref, *src;
+	const char *api_version, *kind;
 	char stamp[32], *text, *body;
 	struct timespec ts;
 	struct tm tm;
@@ -1489,15 +1518,25 @@ static char *event_body(const struct apiwatch *w, const char *reason, const char
 	cJSON_AddStringToObject(root, "kind", "Event");
 	meta = cJSON_AddObjectToObject(root, "metadata");
 	cJSON_AddStringToObject(meta, "generateName", "kproxy-");
-	cJSON_AddStringToObject(meta, "namespace", "default");
-	/* Events about a Node name it by name, and kube-proxy uses the name as its uid too. */
+	cJSON_AddStringToObject(meta, "namespace", ns);
 	ref = cJSON_AddObjectToObject(root, "involvedObject");
-	cJSON_AddStringToObject(ref, "apiVersion", "v1");
-	cJSON_AddStringToObject(ref, "kind", "Node");
-	cJSON_AddStringToObject(ref, "name", w->node_name);
-	cJSON_AddStringToObject(ref, "uid", w->node_name);
-	cJSON_AddStringToObject(root, "reason", reason);
-	text = xstrndup(message, MAX_EVENT_MESSAGE);
+	if (event_kind(ev->about, &api_version, &kind)) {
+		text = xasprintf("%s/%s", ev->namespace, ev->name);
+		cJSON_AddStringToObject(ref, "apiVersion", api_version);
+		cJSON_AddStringToObject(ref, "kind", kind);
+		cJSON_AddStringToObject(ref, "namespace", ev->namespace);
+		cJSON_AddStringToObject(ref, "name", ev->name);
+		cJSON_AddStringToObject(ref, "uid", text);
+		free(text);
+	} else {
+		cJSON_AddStringToObject(ref, "apiVersion", api_version);
+		cJSON_AddStringToObject(ref, "kind", kind);
+		cJSON_AddStringToObject(ref, "name", w->node_name);
+		cJSON_AddStringToObject(ref, "uid", w->node_name);
+	}
+	cJSON_AddStringToObject(root, "reason", ev->reason);
+	cJSON_AddStringToObject(root, "action", ev->action);
+	text = xstrndup(ev->message, MAX_EVENT_MESSAGE);
 	cJSON_AddStringToObject(root, "message", text);
 	free(text);
 	cJSON_AddStringToObject(root, "type", "Warning");
@@ -1518,23 +1557,38 @@ static char *event_body(const struct apiwatch *w, const char *reason, const char
 	return body;
 }
 
-void apiwatch_event(struct apiwatch *w, const char *reason, const char *message)
+void apiwatch_event_post(struct apiwatch *w, const struct apiwatch_event *ev)
 {
+	const char *api_version, *kind, *ns = "default";
+	struct strbuf url = STRBUF_INIT;
 	struct request *req;
-	char *url, *body;
+	char *body;
 
 	if (!w)
 		return;
 	if (w->n_events >= MAX_EVENTS_FLIGHT) {
-		log_debug(2, "apiwatch: event %s dropped: too many in flight", reason);
+		log_debug(2, "apiwatch: event %s dropped: too many in flight", ev->reason);
 		return;
 	}
-	body = event_body(w, reason, message);
+	/* An Event lives in the namespace of what it is about; a Node's go to "default". */
+	if (event_kind(ev->about, &api_version, &kind)) {
+		if (!ev->namespace || !ev->namespace[0] || !ev->name || !ev->name[0]) {
+			log_warn("apiwatch: event %s about a %s without a namespace and name "
+				 "not posted",
+				 ev->reason, kind);
+			return;
+		}
+		ns = ev->namespace;
+	}
+	body = event_body(w, ev, ns);
 	if (!body)
 		return;
-	url = xasprintf("%s/api/v1/namespaces/default/events", w->kc.server);
-	req = request_new(w, NULL, REQ_EVENT, url);
-	free(url);
+	strbuf_adds(&url, w->kc.server);
+	strbuf_adds(&url, "/api/v1/namespaces/");
+	add_escaped(&url, ns);
+	strbuf_adds(&url, "/events");
+	req = request_new(w, NULL, REQ_EVENT, strbuf_str(&url));
+	strbuf_fini(&url);
 	if (!req) {
 		free(body);
 		return;

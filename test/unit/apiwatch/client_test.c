@@ -1258,44 +1258,125 @@ static void test_slice_moves(void **state)
 	assert_true(in_log(h, "-endpointslice default/web-1\n+endpointslice default/web-1\n"));
 }
 
-/* apiwatch_event posts a core/v1 Event about this Node. */
+/* Runs the loop until the fake server holds n Events; returns its /_state. */
+static cJSON *wait_events(struct harness *h, int n)
+{
+	cJSON *root;
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		run_for(h, 20);
+		root = fake_state(h);
+		if (cJSON_GetArraySize(cJSON_GetObjectItem(root, "events")) >= n)
+			return root;
+		cJSON_Delete(root);
+	}
+	fail_msg("the fake server did not get %d Events", n);
+	return NULL;
+}
+
+static const char *json_at(const cJSON *obj, const char *key, const char *member)
+{
+	const cJSON *v = cJSON_GetObjectItem(member ? cJSON_GetObjectItem(obj, member) : obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/*
+ * An Event about a Service goes to the Service's namespace and names it
+ * (kind, namespace, name) as its involvedObject, as kube-proxy's
+ * FailedToStartServiceHealthcheck does; one about the Node goes to
+ * "default". The fake server refuses an Event whose namespaces disagree.
+ */
 static void test_event(void **state)
 {
 	struct harness *h = *state;
-	cJSON *root, *ev;
-	int i;
+	const struct apiwatch_event svc_ev = {
+		.about = K8S_KIND_SERVICE,
+		.namespace = "shop",
+		.name = "web",
+		.reason = "FailedToStartServiceHealthcheck",
+		.action = "Listen",
+		.message = "node node-a failed to start the health check of shop/web: "
+			   "cannot listen on 0.0.0.0:32000: Address already in use",
+	};
+	char long_message[3000];
+	struct apiwatch_event node_ev = {
+		.about = K8S_KIND_NODE,
+		.reason = "Broken",
+		.action = "Sync",
+		.message = long_message,
+	};
+	const cJSON *ev, *src;
+	cJSON *root;
+	char stamp[32];
 
 	fake_start(h, NULL);
-	control(h, "[" BASIC "]");
+	control(h, "[" BASIC ",{'op':'require_token','token':'t'}]");
+	write_kubeconfig(h, "", "    token: t\n");
 	watch_start(h);
 	WAIT_SYNCED(h);
-	apiwatch_event(h->w, "HealthCheckPortBindFailed", "cannot bind 0.0.0.0:32000: in use");
-	for (i = 0; i < 100; i++) {
-		run_for(h, 20);
-		root = fake_state(h);
-		if (cJSON_GetArraySize(cJSON_GetObjectItem(root, "events")) > 0)
-			break;
-		cJSON_Delete(root);
-		root = NULL;
-	}
-	assert_non_null(root);
+	apiwatch_event_post(h->w, &svc_ev);
+	root = wait_events(h, 1);
 	ev = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "events"), 0);
-	assert_string_equal(cJSON_GetObjectItem(ev, "reason")->valuestring,
-			    "HealthCheckPortBindFailed");
-	assert_string_equal(cJSON_GetObjectItem(ev, "message")->valuestring,
-			    "cannot bind 0.0.0.0:32000: in use");
-	assert_string_equal(cJSON_GetObjectItem(ev, "type")->valuestring, "Warning");
-	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "metadata"), "namespace")->valuestring,
-		"default");
-	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "involvedObject"), "kind")->valuestring,
-		"Node");
-	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "involvedObject"), "name")->valuestring,
-		"node-a");
+	assert_string_equal(json_at(ev, "apiVersion", NULL), "v1");
+	assert_string_equal(json_at(ev, "kind", NULL), "Event");
+	assert_string_equal(json_at(ev, "namespace", "metadata"), "shop");
+	assert_string_equal(json_at(ev, "generateName", "metadata"), "kproxy-");
+	assert_string_equal(json_at(ev, "apiVersion", "involvedObject"), "v1");
+	assert_string_equal(json_at(ev, "kind", "involvedObject"), "Service");
+	assert_string_equal(json_at(ev, "namespace", "involvedObject"), "shop");
+	assert_string_equal(json_at(ev, "name", "involvedObject"), "web");
+	assert_string_equal(json_at(ev, "uid", "involvedObject"), "shop/web");
+	assert_string_equal(json_at(ev, "reason", NULL), "FailedToStartServiceHealthcheck");
+	assert_string_equal(json_at(ev, "action", NULL), "Listen");
+	assert_string_equal(json_at(ev, "type", NULL), "Warning");
+	assert_string_equal(json_at(ev, "message", NULL), svc_ev.message);
+	assert_string_equal(json_at(ev, "component", "source"), "kproxy");
+	assert_string_equal(json_at(ev, "host", "source"), "node-a");
+	assert_string_equal(json_at(ev, "reportingComponent", NULL), "kproxy");
+	assert_string_equal(json_at(ev, "reportingInstance", NULL), "node-a");
+	assert_int_equal(cJSON_GetObjectItem(ev, "count")->valueint, 1);
+	/* RFC 3339 in UTC, as the API's timestamps. */
+	snprintf(stamp, sizeof(stamp), "%s", json_at(ev, "firstTimestamp", NULL));
+	assert_int_equal(strlen(stamp), 20);
+	assert_int_equal(stamp[10], 'T');
+	assert_int_equal(stamp[19], 'Z');
+	assert_string_equal(json_at(ev, "lastTimestamp", NULL), stamp);
+	cJSON_Delete(root);
+	assert_int_equal(count_requests(h, "/api/v1/namespaces/shop/events", NULL, NULL), 1);
+
+	/* About the Node: in "default", the involvedObject without a namespace. */
+	memset(long_message, 'x', sizeof(long_message) - 1);
+	long_message[sizeof(long_message) - 1] = '\0';
+	apiwatch_event_post(h->w, &node_ev);
+	root = wait_events(h, 2);
+	ev = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "events"), 1);
+	assert_string_equal(json_at(ev, "namespace", "metadata"), "default");
+	assert_string_equal(json_at(ev, "kind", "involvedObject"), "Node");
+	assert_string_equal(json_at(ev, "name", "involvedObject"), "node-a");
+	assert_null(json_at(ev, "namespace", "involvedObject"));
+	assert_string_equal(json_at(ev, "reason", NULL), "Broken");
+	/* The message is cut at 1024 bytes. */
+	assert_int_equal(strlen(json_at(ev, "message", NULL)), 1024);
+	src = cJSON_GetObjectItem(ev, "source");
+	assert_string_equal(json_at(src, "host", NULL), "node-a");
 	cJSON_Delete(root);
 	assert_int_equal(count_requests(h, "/api/v1/namespaces/default/events", NULL, NULL), 1);
+
+	/* Posted with the credentials of the watches. */
+	root = fake_state(h);
+	{
+		const cJSON *req;
+
+		cJSON_ArrayForEach(req, cJSON_GetObjectItem(root, "requests"))
+		{
+			if (strstr(cJSON_GetObjectItem(req, "path")->valuestring, "/events"))
+				assert_string_equal(json_at(req, "auth", NULL), "Bearer t");
+		}
+	}
+	cJSON_Delete(root);
+	assert_string_equal(strbuf_str(&h->rec.errors), "");
 }
 
 /* ---- HTTPS ---- */
