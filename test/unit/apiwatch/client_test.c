@@ -359,6 +359,16 @@ static int count_requests(struct harness *h, const char *path, const char *key, 
 	return n;
 }
 
+/* The number of API requests the fake server has seen. */
+static int request_total(struct harness *h)
+{
+	cJSON *root = fake_state(h);
+	int n = cJSON_GetArraySize(cJSON_GetObjectItem(root, "requests"));
+
+	cJSON_Delete(root);
+	return n;
+}
+
 /* The query value key of the last request to path that has it (copied into buf). */
 static const char *last_query(struct harness *h, const char *path, const char *key, char *buf,
 			      size_t size)
@@ -542,6 +552,33 @@ static bool live_stream(struct harness *h, const void *arg)
 	}
 	cJSON_Delete(root);
 	return live && n >= h->min_watches;
+}
+
+/*
+ * Whether services, endpointslices and nodes each have an open watch opened
+ * by request number *(const int *)arg or later.
+ */
+static bool watching_all(struct harness *h, const void *arg)
+{
+	static const char *const resources[] = { "services", "endpointslices", "nodes" };
+	cJSON *root = fake_state(h), *st;
+	int mark = *(const int *)arg, found = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
+		cJSON_ArrayForEach(st, cJSON_GetObjectItem(root, "streams"))
+		{
+			const char *res = cJSON_GetObjectItem(st, "resource")->valuestring;
+
+			if (strcmp(res, resources[i]) == 0 &&
+			    cJSON_GetObjectItem(st, "request")->valueint >= mark) {
+				found++;
+				break;
+			}
+		}
+	}
+	cJSON_Delete(root);
+	return found == (int)(sizeof(resources) / sizeof(resources[0]));
 }
 
 /*
@@ -1090,7 +1127,7 @@ static void test_token_rotation(void **state)
 {
 	struct harness *h = *state;
 	char path[128];
-	int unauthorized;
+	int unauthorized, mark;
 
 	fake_start(h, NULL);
 	control(h, "[" BASIC ",{'op':'require_token','token':'new'}]");
@@ -1111,8 +1148,15 @@ static void test_token_rotation(void **state)
 	apiwatch_free(h->w);
 	h->w = NULL;
 	h->cfg.tuning.token_reread_ms = 100;
+	mark = request_total(h);
 	watch_start(h);
 	WAIT_SYNCED(h);
+	/*
+	 * The watch after the last list is sent only when the loop runs again:
+	 * rotating before it is open would have it refused.
+	 */
+	if (!run_until(h, watching_all, &mark, WAIT_MS))
+		fail_msg("not every kind is watched; errors:\n%s", strbuf_str(&h->rec.errors));
 	unauthorized = occurrences(strbuf_str(&h->rec.errors), "HTTP 401");
 	write_text(path, "newer\n");
 	control(h, "{'op':'require_token','token':'newer'}");
