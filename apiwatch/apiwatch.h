@@ -46,9 +46,10 @@ struct apiwatch_ops {
  * struct apiwatch_tuning - timings and caps; 0 picks the default of each, which
  * is what kproxy runs with. Tests shorten them.
  * @watch_timeout_s: timeoutSeconds of each watch (default random in 300-600).
- * @idle_timeout_ms: a watch silent this long is dead and is reconnected
- *	(default the watch's timeout + 60 s); a list or probe silent this long
- *	(default 60 s) fails.
+ * @idle_timeout_ms: a watch silent for the smaller of this (default 180 s)
+ *	and its timeout + @idle_grace_ms is dead and is reconnected; a list or
+ *	probe silent this long (default 60 s) fails.
+ * @idle_grace_ms: how long past its timeout a watch may be silent (60 s).
  * @backoff_initial_ms, @backoff_max_ms: reconnect backoff (800 ms, 30 s).
  * @token_reread_ms: how often the token file is re-read (60 s).
  * @max_event: bytes of one watch event (STREAM_DEFAULT_MAX, 16 MiB).
@@ -58,6 +59,7 @@ struct apiwatch_ops {
 struct apiwatch_tuning {
 	uint32_t watch_timeout_s;
 	uint64_t idle_timeout_ms;
+	uint64_t idle_grace_ms;
 	uint64_t backoff_initial_ms;
 	uint64_t backoff_max_ms;
 	uint64_t token_reread_ms;
@@ -109,10 +111,29 @@ bool apiwatch_synced(const struct apiwatch *w);
  */
 uint64_t apiwatch_last_contact_ms(const struct apiwatch *w);
 
-/*
- * Posts a Kubernetes Event about kproxy's own problem (e.g. a health-check
- * port that cannot be bound) on this node's Node object; best effort.
+/**
+ * struct apiwatch_event - a Warning Event about one of kproxy's own problems.
+ * @about: the kind of the object it is about: a Service (or another
+ *	namespaced kind) named by @namespace and @name, or K8S_KIND_NODE for
+ *	this node's Node (@namespace and @name unused).
+ * @reason: why, in CamelCase ("FailedToStartServiceHealthcheck").
+ * @action: what kproxy was doing ("Listen").
+ * @message: for people; cut at 1024 bytes.
  */
-void apiwatch_event(struct apiwatch *w, const char *reason, const char *message);
+struct apiwatch_event {
+	enum k8s_kind about;
+	const char *namespace;
+	const char *name;
+	const char *reason;
+	const char *action;
+	const char *message;
+};
+
+/*
+ * Posts ev as a core/v1 Event in its object's namespace ("default" for the
+ * Node), as kube-proxy does; best effort: a failure is logged, not retried.
+ * The strings are copied.
+ */
+void apiwatch_event_post(struct apiwatch *w, const struct apiwatch_event *ev);
 
 #endif

@@ -60,6 +60,7 @@
 #define WATCH_TIMEOUT_MIN  300 /* seconds; each watch picks in [MIN, MAX] */
 #define WATCH_TIMEOUT_MAX  600
 #define IDLE_GRACE_MS	   60000 /* a watch may be silent this long past its timeout */
+#define WATCH_IDLE_MS	   180000 /* and never longer than this (bookmarks come every minute) */
 #define REQUEST_IDLE_MS	   60000 /* a list or probe may stall this long */
 #define TOKEN_REREAD_MS	   60000
 #define CONNECT_TIMEOUT_MS 10000
@@ -69,6 +70,7 @@
 #define MAX_PROBE_BODY	   (1u << 20)
 #define MAX_EVENT_BODY	   4096
 #define MAX_EVENTS_FLIGHT  16 /* Events being posted at once; more are dropped */
+#define EXPIRED_IN_A_ROW   2  /* continue tokens expired in a row before backing off */
 #define MAX_EVENT_MESSAGE  1024
 #define MAX_RV		   256
 #define CA_CACHE_S	   60  /* seconds a CA file read by libcurl is reused */
@@ -176,6 +178,7 @@ struct known {
  * @stop: set by the stream callback when it ends the watch: what comes next.
  * @stop_quick: the stop is routine (410): no backoff unless the watch was short.
  * @auth_retried: a 401 was answered by an immediate retry with a new token.
+ * @continue_expired: continue tokens that expired since a list last completed.
  */
 struct watcher {
 	struct apiwatch *w;
@@ -202,6 +205,7 @@ struct watcher {
 	enum next_step stop;
 	bool stop_quick;
 	bool auth_retried;
+	unsigned int continue_expired;
 };
 
 struct apiwatch {
@@ -917,6 +921,21 @@ static void start_list(struct watcher *wt)
 
 static void idle_fired(void *arg);
 
+/*
+ * How long a watch of timeout_s may go without a byte. The server ends it
+ * at its timeout, so silence well past that means a dead connection; and
+ * since bookmarks were asked for, which the server sends about every minute,
+ * three silent minutes mean one too, however long the timeout.
+ */
+static uint64_t watch_idle_ms(const struct apiwatch_tuning *t, uint32_t timeout_s)
+{
+	uint64_t grace = t->idle_grace_ms ? t->idle_grace_ms : IDLE_GRACE_MS;
+	uint64_t limit = t->idle_timeout_ms ? t->idle_timeout_ms : WATCH_IDLE_MS;
+	uint64_t past_timeout = (uint64_t)timeout_s * 1000 + grace;
+
+	return past_timeout < limit ? past_timeout : limit;
+}
+
 static void start_watch(struct watcher *wt)
 {
 	struct apiwatch *w = wt->w;
@@ -955,8 +974,7 @@ static void start_watch(struct watcher *wt)
 	wt->watch_events = 0;
 	wt->watch_start_ms = loop_now_ms();
 	wt->last_rx_ms = wt->watch_start_ms;
-	wt->idle_ms = w->tuning.idle_timeout_ms ? w->tuning.idle_timeout_ms
-						: (uint64_t)timeout * 1000 + IDLE_GRACE_MS;
+	wt->idle_ms = watch_idle_ms(&w->tuning, timeout);
 	loop_timer_arm(wt->idle_timer, wt->idle_ms);
 }
 
@@ -1212,8 +1230,20 @@ static void list_done(struct watcher *wt, struct request *req, CURLcode code)
 		/*
 		 * The continue token expired: the pages so far belong to a
 		 * snapshot that can no longer be completed. Start over; the
-		 * pages of two snapshots are never spliced.
+		 * pages of two snapshots are never spliced. Once is routine
+		 * (a list slower than the server's compaction), so it starts
+		 * over at once; a server that keeps expiring them would make
+		 * that a tight loop of lists, so from the second in a row on
+		 * it goes through the backoff like any failure.
 		 */
+		if (++wt->continue_expired >= EXPIRED_IN_A_ROW) {
+			report(w,
+			       "list %s: continue token expired %u times in a row; listing from "
+			       "the start after a backoff",
+			       wt->desc->name, wt->continue_expired);
+			retry_later(wt, NEXT_LIST, 0);
+			return;
+		}
 		log_info("apiwatch: list %s: continue token expired; listing from the start",
 			 wt->desc->name);
 		schedule(wt, NEXT_LIST, 0);
@@ -1233,6 +1263,7 @@ static void list_done(struct watcher *wt, struct request *req, CURLcode code)
 		start_list(wt);
 		return;
 	}
+	wt->continue_expired = 0;
 	reconcile(wt);
 	free(wt->rv);
 	wt->rv = wt->list_rv;
@@ -1444,9 +1475,38 @@ static void kick_fired(void *arg)
 	}
 }
 
-static char *event_body(const struct apiwatch *w, const char *reason, const char *message)
+/* The apiVersion and kind of an Event's involvedObject; whether that kind is namespaced. */
+static bool event_kind(enum k8s_kind kind, const char **api_version, const char **name)
+{
+	*api_version = "v1";
+	switch (kind) {
+	case K8S_KIND_SERVICE:
+		*name = "Service";
+		return true;
+	case K8S_KIND_ENDPOINTSLICE:
+		*api_version = "discovery.k8s.io/v1";
+		*name = "EndpointSlice";
+		return true;
+	case K8S_KIND_ENDPOINTS:
+		*name = "Endpoints";
+		return true;
+	case K8S_KIND_NODE:
+		*name = "Node";
+		return false;
+	}
+	*name = "Node";
+	return false;
+}
+
+/*
+ * The JSON of a core/v1 Event, in namespace ns. As kube-proxy does, the
+ * involvedObject's uid is its "namespace/name" (a Node's name): kproxy does
+ * not keep uids, and nothing matches Events on them.
+ */
+static char *event_body(const struct apiwatch *w, const struct apiwatch_event *ev, const char *ns)
 {
 	cJSON *root = cJSON_CreateObject(), *meta, *ref, *src;
+	const char *api_version, *kind;
 	char stamp[32], *text, *body;
 	struct timespec ts;
 	struct tm tm;
@@ -1458,15 +1518,25 @@ static char *event_body(const struct apiwatch *w, const char *reason, const char
 	cJSON_AddStringToObject(root, "kind", "Event");
 	meta = cJSON_AddObjectToObject(root, "metadata");
 	cJSON_AddStringToObject(meta, "generateName", "kproxy-");
-	cJSON_AddStringToObject(meta, "namespace", "default");
-	/* Events about a Node name it by name, and kube-proxy uses the name as its uid too. */
+	cJSON_AddStringToObject(meta, "namespace", ns);
 	ref = cJSON_AddObjectToObject(root, "involvedObject");
-	cJSON_AddStringToObject(ref, "apiVersion", "v1");
-	cJSON_AddStringToObject(ref, "kind", "Node");
-	cJSON_AddStringToObject(ref, "name", w->node_name);
-	cJSON_AddStringToObject(ref, "uid", w->node_name);
-	cJSON_AddStringToObject(root, "reason", reason);
-	text = xstrndup(message, MAX_EVENT_MESSAGE);
+	if (event_kind(ev->about, &api_version, &kind)) {
+		text = xasprintf("%s/%s", ev->namespace, ev->name);
+		cJSON_AddStringToObject(ref, "apiVersion", api_version);
+		cJSON_AddStringToObject(ref, "kind", kind);
+		cJSON_AddStringToObject(ref, "namespace", ev->namespace);
+		cJSON_AddStringToObject(ref, "name", ev->name);
+		cJSON_AddStringToObject(ref, "uid", text);
+		free(text);
+	} else {
+		cJSON_AddStringToObject(ref, "apiVersion", api_version);
+		cJSON_AddStringToObject(ref, "kind", kind);
+		cJSON_AddStringToObject(ref, "name", w->node_name);
+		cJSON_AddStringToObject(ref, "uid", w->node_name);
+	}
+	cJSON_AddStringToObject(root, "reason", ev->reason);
+	cJSON_AddStringToObject(root, "action", ev->action);
+	text = xstrndup(ev->message, MAX_EVENT_MESSAGE);
 	cJSON_AddStringToObject(root, "message", text);
 	free(text);
 	cJSON_AddStringToObject(root, "type", "Warning");
@@ -1487,23 +1557,38 @@ static char *event_body(const struct apiwatch *w, const char *reason, const char
 	return body;
 }
 
-void apiwatch_event(struct apiwatch *w, const char *reason, const char *message)
+void apiwatch_event_post(struct apiwatch *w, const struct apiwatch_event *ev)
 {
+	const char *api_version, *kind, *ns = "default";
+	struct strbuf url = STRBUF_INIT;
 	struct request *req;
-	char *url, *body;
+	char *body;
 
 	if (!w)
 		return;
 	if (w->n_events >= MAX_EVENTS_FLIGHT) {
-		log_debug(2, "apiwatch: event %s dropped: too many in flight", reason);
+		log_debug(2, "apiwatch: event %s dropped: too many in flight", ev->reason);
 		return;
 	}
-	body = event_body(w, reason, message);
+	/* An Event lives in the namespace of what it is about; a Node's go to "default". */
+	if (event_kind(ev->about, &api_version, &kind)) {
+		if (!ev->namespace || !ev->namespace[0] || !ev->name || !ev->name[0]) {
+			log_warn("apiwatch: event %s about a %s without a namespace and name "
+				 "not posted",
+				 ev->reason, kind);
+			return;
+		}
+		ns = ev->namespace;
+	}
+	body = event_body(w, ev, ns);
 	if (!body)
 		return;
-	url = xasprintf("%s/api/v1/namespaces/default/events", w->kc.server);
-	req = request_new(w, NULL, REQ_EVENT, url);
-	free(url);
+	strbuf_adds(&url, w->kc.server);
+	strbuf_adds(&url, "/api/v1/namespaces/");
+	add_escaped(&url, ns);
+	strbuf_adds(&url, "/events");
+	req = request_new(w, NULL, REQ_EVENT, strbuf_str(&url));
+	strbuf_fini(&url);
 	if (!req) {
 		free(body);
 		return;

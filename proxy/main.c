@@ -279,10 +279,23 @@ static void health_check_port_failed(const char *ns, const char *name, const cha
 	sync_metrics(p->sync)->healthcheck_bind_failures_total++;
 	if (repeated)
 		return;
-	snprintf(text, sizeof(text), "service %s/%s: health check node port: %s", ns, name, msg);
-	log_error("%s", text);
-	if (p->watch)
-		apiwatch_event(p->watch, "FailedToStartServiceHealthcheck", text);
+	log_error("service %s/%s: health check node port: %s", ns, name, msg);
+	if (p->watch) {
+		/* As kube-proxy: a Warning about the Service, in its namespace. */
+		struct apiwatch_event ev = {
+			.about = K8S_KIND_SERVICE,
+			.namespace = ns,
+			.name = name,
+			.reason = "FailedToStartServiceHealthcheck",
+			.action = "Listen",
+			.message = text,
+		};
+
+		snprintf(text, sizeof(text),
+			 "node %s failed to start the health check of %s/%s: %s", p->cfg->hostname,
+			 ns, name, msg);
+		apiwatch_event_post(p->watch, &ev);
+	}
 }
 
 /* The API server's objects go to the model; rules follow once all kinds are listed. */

@@ -15,10 +15,10 @@ kubectl's YAML library is a 1.1 one, so such values must be quoted.
 The checks, each printed as "ok - ..." or "FAIL - ...":
   * the five objects (ServiceAccount, ClusterRole, ClusterRoleBinding,
     ConfigMap kproxy-flags, DaemonSet kproxy), in kube-system where namespaced;
-  * RBAC: list/watch services, endpoints and discovery.k8s.io endpointslices,
-    get/list/watch nodes, create/patch events in "" and events.k8s.io; no
-    wildcard, no write verb on anything but events; the binding ties the
-    role to the ServiceAccount the DaemonSet runs as;
+  * RBAC: exactly list/watch on services, endpoints and discovery.k8s.io
+    endpointslices, get/list/watch on nodes and create/patch on core
+    events (kproxy posts core/v1 Events), and nothing else; no wildcard;
+    the binding ties the role to the ServiceAccount the DaemonSet runs as;
   * the DaemonSet's pod: host network, ClusterFirstWithHostNet, priority
     system-node-critical, tolerates everything, RollingUpdate with
     maxUnavailable 1, the xtables lock (FileOrCreate) and /lib/modules
@@ -71,20 +71,16 @@ RUNTIME_PACKAGES = [
 ]
 # Packages every debian:12-slim image already holds.
 BASE_PACKAGES = {"libc6"}
-# (apiGroup, resource, verb) the ClusterRole must grant.
-REQUIRED_RBAC = [
-    (g, r, v)
-    for g, r, verbs in (
-        ("", "services", ("list", "watch")),
-        ("", "endpoints", ("list", "watch")),
-        ("discovery.k8s.io", "endpointslices", ("list", "watch")),
-        ("", "nodes", ("get", "list", "watch")),
-        ("", "events", ("create", "patch")),
-        ("events.k8s.io", "events", ("create", "patch")),
-    )
-    for v in verbs
-]
-READ_VERBS = {"get", "list", "watch"}
+# What the ClusterRole grants, exactly: {(apiGroup, resource): verbs}. kproxy
+# lists and watches the first four and reads its Node; it POSTs core/v1
+# Events, and patch is kept as kube-proxy's role has it.
+RBAC = {
+    ("", "services"): {"list", "watch"},
+    ("", "endpoints"): {"list", "watch"},
+    ("discovery.k8s.io", "endpointslices"): {"list", "watch"},
+    ("", "nodes"): {"get", "list", "watch"},
+    ("", "events"): {"create", "patch"},
+}
 KINDS = {
     # kind: (apiVersion, namespaced)
     "ServiceAccount": ("v1", True),
@@ -434,32 +430,25 @@ def check_rbac(r, docs, sa_name):
     role = find_doc(docs, "ClusterRole", "kproxy")
     if not r.check("ClusterRole kproxy exists", role is not None, "missing"):
         return
-    rules = as_list(role.get("rules"))
-    for g, res, verb in REQUIRED_RBAC:
-        ok = any(
-            g in as_list(rule.get("apiGroups"))
-            and res in as_list(rule.get("resources"))
-            and verb in as_list(rule.get("verbs"))
-            for rule in rules
-            if isinstance(rule, dict)
-        )
-        r.check("ClusterRole kproxy grants %s %s%s" % (verb, res, " (%s)" % g if g else ""), ok,
-                "no rule grants it")
+    rules = [rule for rule in as_list(role.get("rules")) if isinstance(rule, dict)]
+    granted = {}
+    for rule in rules:
+        for g in as_list(rule.get("apiGroups")):
+            for res in as_list(rule.get("resources")):
+                granted.setdefault((g, res), set()).update(as_list(rule.get("verbs")))
+    for (g, res), verbs in sorted(RBAC.items()):
+        have = granted.get((g, res), set())
+        r.check("ClusterRole kproxy grants exactly %s on %s%s" % (
+                    ", ".join(sorted(verbs)), res, " (%s)" % g if g else ""),
+                have == verbs, "it grants %s" % (", ".join(sorted(have)) or "nothing"))
+    extra = sorted("%s on %s%s" % (", ".join(sorted(v)), res, " (%s)" % g if g else "")
+                   for (g, res), v in granted.items() if (g, res) not in RBAC)
+    r.check("ClusterRole kproxy grants nothing else", not extra, "; ".join(extra))
     wild = [
         rule for rule in rules
         if any("*" in as_list(rule.get(k)) for k in ("apiGroups", "resources", "verbs"))
     ]
     r.check("ClusterRole kproxy has no wildcard", not wild, "wildcard in %s" % wild)
-    writes = sorted(
-        {
-            "%s on %s" % (v, res)
-            for rule in rules
-            for res in as_list(rule.get("resources"))
-            for v in as_list(rule.get("verbs"))
-            if res != "events" and v not in READ_VERBS
-        }
-    )
-    r.check("ClusterRole kproxy writes nothing but events", not writes, ", ".join(writes))
     binding = find_doc(docs, "ClusterRoleBinding", "kproxy")
     if not r.check("ClusterRoleBinding kproxy exists", binding is not None, "missing"):
         return
@@ -833,6 +822,14 @@ def rule_for(docs, resource):
     return next(r for r in role["rules"] if resource in r.get("resources", []))
 
 
+def split_rule(docs, resource, verbs):
+    """Moves resource out of its rule into a rule of its own granting verbs."""
+    rule = rule_for(docs, resource)
+    rule["resources"] = [res for res in rule["resources"] if res != resource]
+    find_doc(docs, "ClusterRole", "kproxy")["rules"].append(
+        {"apiGroups": list(rule["apiGroups"]), "resources": [resource], "verbs": verbs})
+
+
 def env_of(docs, name):
     return next(e for e in container_of(docs)["env"] if e["name"] == name)
 
@@ -884,16 +881,32 @@ MUTATIONS = [
      "capabilities add ['NET_ADMIN']"),
     ("watch on endpointslices missing",
      lambda d: rule_for(d, "endpointslices")["verbs"].remove("watch"), None,
-     "grants watch endpointslices"),
+     "grants exactly list, watch on endpointslices (discovery.k8s.io)"),
+    ("endpointslices in the core group",
+     lambda d: rule_for(d, "endpointslices").update(apiGroups=[""]), None,
+     "grants exactly list, watch on endpointslices (discovery.k8s.io)"),
     ("get on nodes missing",
      lambda d: rule_for(d, "nodes")["verbs"].remove("get"), None,
-     "grants get nodes"),
-    ("events.k8s.io missing",
-     lambda d: rule_for(d, "events")["apiGroups"].remove("events.k8s.io"), None,
-     "create events (events.k8s.io)"),
-    ("delete on services",
-     lambda d: rule_for(d, "services")["verbs"].append("delete"), None,
-     "writes nothing but events"),
+     "grants exactly get, list, watch on nodes"),
+    ("get on services",
+     lambda d: rule_for(d, "services")["verbs"].append("get"), None,
+     "grants exactly list, watch on services"),
+    ("endpoints in a rule of their own, list only",
+     lambda d: split_rule(d, "endpoints", ["list"]), None,
+     "grants exactly list, watch on endpoints"),
+    ("patch on events missing",
+     lambda d: rule_for(d, "events")["verbs"].remove("patch"), None,
+     "grants exactly create, patch on events"),
+    ("update on events",
+     lambda d: rule_for(d, "events")["verbs"].append("update"), None,
+     "grants exactly create, patch on events"),
+    ("events.k8s.io events",
+     lambda d: rule_for(d, "events")["apiGroups"].append("events.k8s.io"), None,
+     "grants nothing else"),
+    ("delete on pods",
+     lambda d: find_doc(d, "ClusterRole", "kproxy")["rules"].append(
+         {"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]}), None,
+     "grants nothing else"),
     ("wildcard verb",
      lambda d: rule_for(d, "nodes")["verbs"].append("*"), None,
      "no wildcard"),

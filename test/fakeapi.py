@@ -10,7 +10,7 @@ scripts through a control endpoint:
   GET  /api/v1/nodes                           LIST and WATCH
   GET  /apis/discovery.k8s.io/v1/endpointslices LIST and WATCH (404 with --core-only)
   GET  /apis/discovery.k8s.io/v1               discovery document (404 with --core-only)
-  POST /api/v1/namespaces/default/events       stores the Event, answers 201
+  POST /api/v1/namespaces/NS/events            checks and stores the Event, answers 201
 
 LIST honours labelSelector (terms "!key", "key", "key=value", "key!=value",
 comma-separated), fieldSelector (metadata.name=X, metadata.namespace=X), limit
@@ -24,6 +24,11 @@ event per line, replays the history after that resourceVersion, then follows
 changes until timeoutSeconds (clean end) or a control command. A
 resourceVersion older than the history gives an ERROR event with code 410 (or
 HTTP 410 after {"op": "watch_410_http"}).
+
+An Event is checked as a real server does: its metadata.namespace (filled in
+when absent) must be the request's (400 otherwise), and its
+involvedObject.namespace must be that too, or absent when the Event is in
+"default" (422 otherwise).
 
 Usage:
   fakeapi.py [--port N] [--tls-cert F --tls-key F [--client-ca F]] [--core-only]
@@ -77,7 +82,8 @@ applied atomically. Answers {"rv": <current resourceVersion>}. Commands:
 GET /_state answers {"rv", "requests": [{"method", "path", "query", "auth",
 "user_agent", "accept"}...], "events": [...], "open_streams": N,
 "streams": [{"resource", "request": index into requests}...]}. The control
-endpoints are exempt from tokens and injected failures.
+endpoints are exempt from tokens and injected failures. events are the
+bodies of the Events accepted, in order.
 """
 
 import argparse
@@ -85,6 +91,7 @@ import base64
 import http.server
 import json
 import select
+import socket
 import socketserver
 import ssl
 import sys
@@ -326,6 +333,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's
+        # algorithm holds the body until the client's delayed ACK (40 ms).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(10)
             self.request.do_handshake()
@@ -401,17 +411,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if self.gate(url):
             return
-        if url.path.startswith("/api/v1/namespaces/") and url.path.endswith("/events"):
-            try:
-                event = json.loads(body)
-            except ValueError:
-                self.send_status(400, "BadRequest", "not JSON")
-                return
-            with self.state.cond:
-                self.state.events.append(event)
-            self.send_json(201, event)
+        parts = url.path.split("/")
+        if len(parts) == 6 and parts[1:4] == ["api", "v1", "namespaces"] and parts[5] == "events":
+            self.post_event(parts[4], body)
             return
         self.send_status(404, "NotFound", "the server could not find the requested resource")
+
+    def post_event(self, ns, body):
+        try:
+            event = json.loads(body)
+        except ValueError:
+            self.send_status(400, "BadRequest", "not JSON")
+            return
+        if not isinstance(event, dict) or event.get("kind", "Event") != "Event":
+            self.send_status(400, "BadRequest", "not an Event")
+            return
+        meta = event.setdefault("metadata", {})
+        if meta.setdefault("namespace", ns) != ns:
+            self.send_status(
+                400,
+                "BadRequest",
+                "the namespace of the provided object does not match the namespace sent "
+                "on the request",
+            )
+            return
+        involved = (event.get("involvedObject") or {}).get("namespace") or ""
+        if involved != ns and not (involved == "" and ns == "default"):
+            self.send_status(
+                422,
+                "Invalid",
+                'Event "%s" is invalid: involvedObject.namespace: Invalid value: "%s": '
+                "does not match event.namespace" % (meta.get("generateName", ""), involved),
+            )
+            return
+        with self.state.cond:
+            self.state.events.append(event)
+        self.send_json(201, event)
 
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Drives test/fakeapi.py's control endpoint for the watch scenarios and benches.
 
-Usage:
+Usage: apictl.py [--ca FILE] URL VERB ARGS..., where VERB ARGS is one of
   apictl.py URL sync NEW.json [OLD.json] [--before CMD] [--after CMD]
       Makes the fake API server hold NEW's objects, in one atomic control
       list: objects in NEW that are new or differ from OLD (resourceVersion
@@ -25,14 +25,20 @@ Usage:
       milliseconds since polling began, the method, the path and "watch" or
       "list". Exit 1 on timeout.
 
-URL is the fake API server's address, e.g. http://127.0.0.1:43210. Exit
+URL is the fake API server's address, e.g. http://127.0.0.1:43210; an
+https:// one is verified with the CA certificates of FILE (--ca). Exit
 status 0, or 1 with a message when the server refuses or cannot be reached.
 """
 import json
+import ssl
 import sys
 import time
 import urllib.error
 import urllib.request
+
+
+# The TLS context for https:// URLs (--ca), None for the system's.
+CONTEXT = None
 
 
 def call(url, path, body=None):
@@ -41,7 +47,7 @@ def call(url, path, body=None):
         url + path, data=data, headers={"Content-Type": "application/json"}
     )
     try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=10, context=CONTEXT) as resp:
             return json.loads(resp.read())
     except urllib.error.HTTPError as e:
         raise SystemExit("apictl: %s %s: HTTP %d: %s" % (url, path, e.code, e.read()[:200]))
@@ -129,10 +135,15 @@ def timeline(url, mark, count, timeout, prefix):
 
 
 def main():
-    if len(sys.argv) < 3:
+    global CONTEXT
+    argv = sys.argv[1:]
+    if len(argv) >= 2 and argv[0] == "--ca":
+        CONTEXT = ssl.create_default_context(cafile=argv[1])
+        argv = argv[2:]
+    if len(argv) < 2:
         sys.stderr.write(__doc__)
         return 2
-    url, verb, args = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3:]
+    url, verb, args = argv[0].rstrip("/"), argv[1], argv[2:]
     if verb == "sync":
         sync(url, args)
     elif verb == "cmd" and len(args) == 1:

@@ -359,6 +359,16 @@ static int count_requests(struct harness *h, const char *path, const char *key, 
 	return n;
 }
 
+/* The number of API requests the fake server has seen. */
+static int request_total(struct harness *h)
+{
+	cJSON *root = fake_state(h);
+	int n = cJSON_GetArraySize(cJSON_GetObjectItem(root, "requests"));
+
+	cJSON_Delete(root);
+	return n;
+}
+
 /* The query value key of the last request to path that has it (copied into buf). */
 static const char *last_query(struct harness *h, const char *path, const char *key, char *buf,
 			      size_t size)
@@ -542,6 +552,33 @@ static bool live_stream(struct harness *h, const void *arg)
 	}
 	cJSON_Delete(root);
 	return live && n >= h->min_watches;
+}
+
+/*
+ * Whether services, endpointslices and nodes each have an open watch opened
+ * by request number *(const int *)arg or later.
+ */
+static bool watching_all(struct harness *h, const void *arg)
+{
+	static const char *const resources[] = { "services", "endpointslices", "nodes" };
+	cJSON *root = fake_state(h), *st;
+	int mark = *(const int *)arg, found = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(resources) / sizeof(resources[0]); i++) {
+		cJSON_ArrayForEach(st, cJSON_GetObjectItem(root, "streams"))
+		{
+			const char *res = cJSON_GetObjectItem(st, "resource")->valuestring;
+
+			if (strcmp(res, resources[i]) == 0 &&
+			    cJSON_GetObjectItem(st, "request")->valueint >= mark) {
+				found++;
+				break;
+			}
+		}
+	}
+	cJSON_Delete(root);
+	return found == (int)(sizeof(resources) / sizeof(resources[0]));
 }
 
 /*
@@ -733,6 +770,61 @@ static void test_paging_expired_continue(void **state)
 	assert_int_equal(count_requests(h, "/api/v1/services", "resourceVersion", NULL),
 			 count_requests(h, "/api/v1/services", "watch", NULL));
 	assert_int_equal(h->rec.synced, 1);
+}
+
+/* Lists of services (page 1 of each) the server has seen. */
+static int services_first_pages(struct harness *h)
+{
+	return count_requests(h, "/api/v1/services", "limit", NULL) -
+	       count_requests(h, "/api/v1/services", "continue", NULL);
+}
+
+/*
+ * A server that expires every continue token: the first expiry starts the
+ * list over at once, the second in a row goes through the backoff (reported),
+ * and so does every one after it, so kproxy does not list in a tight loop.
+ * Once the tokens last, the list completes; a later single expiry starts over
+ * at once again (the count was reset by the complete list).
+ */
+static void test_paging_always_expired(void **state)
+{
+	struct harness *h = *state;
+	int lists, reports;
+
+	fake_start(h, NULL);
+	control(h, "[" SCENE_PAGES ",{'op':'expire_continue','count':1000000}]");
+	h->cfg.tuning.page_limit = 2;
+	h->cfg.tuning.backoff_initial_ms = 600;
+	h->cfg.tuning.backoff_max_ms = 600;
+	watch_start(h);
+	WAIT(h, has_error,
+	     "list services: continue token expired 2 times in a row; listing from "
+	     "the start after a backoff");
+	run_for(h, 1500);
+	/*
+	 * Without the backoff this is hundreds of lists; with it, a delay of
+	 * 300 ms on average after each expiry from the second on.
+	 */
+	lists = services_first_pages(h);
+	if (lists < 3 || lists > 20)
+		fail_msg("%d lists of services in 1.5 s", lists);
+	assert_true(has_error(h, "continue token expired 3 times in a row"));
+	assert_int_equal(h->rec.synced, 0);
+
+	control(h, "{'op':'expire_continue','count':0}");
+	WAIT_SYNCED(h);
+	assert_int_equal(h->rec.n, 7);
+	assert_int_equal(removals(h), 0);
+
+	/* One expiry after a complete list: at once, no report. */
+	reports = occurrences(strbuf_str(&h->rec.errors), "in a row");
+	lists = services_first_pages(h);
+	inject(h, "[{'op':'expire_continue','count':1},{'op':'error_410','resource':'services'}]",
+	       true);
+	control(h, PUT(SVC("default", "e")));
+	WAIT(h, has_summary, "service default/e port=80");
+	assert_int_equal(services_first_pages(h), lists + 2);
+	assert_int_equal(occurrences(strbuf_str(&h->rec.errors), "in a row"), reports);
 }
 
 /*
@@ -1035,7 +1127,7 @@ static void test_token_rotation(void **state)
 {
 	struct harness *h = *state;
 	char path[128];
-	int unauthorized;
+	int unauthorized, mark;
 
 	fake_start(h, NULL);
 	control(h, "[" BASIC ",{'op':'require_token','token':'new'}]");
@@ -1056,8 +1148,15 @@ static void test_token_rotation(void **state)
 	apiwatch_free(h->w);
 	h->w = NULL;
 	h->cfg.tuning.token_reread_ms = 100;
+	mark = request_total(h);
 	watch_start(h);
 	WAIT_SYNCED(h);
+	/*
+	 * The watch after the last list is sent only when the loop runs again:
+	 * rotating before it is open would have it refused.
+	 */
+	if (!run_until(h, watching_all, &mark, WAIT_MS))
+		fail_msg("not every kind is watched; errors:\n%s", strbuf_str(&h->rec.errors));
 	unauthorized = occurrences(strbuf_str(&h->rec.errors), "HTTP 401");
 	write_text(path, "newer\n");
 	control(h, "{'op':'require_token','token':'newer'}");
@@ -1088,24 +1187,67 @@ static void test_static_token(void **state)
 	cJSON_Delete(root);
 }
 
+/* The N of the first "watch services: no data for N ms" reported, or 0. */
+static unsigned long long silent_ms(struct harness *h)
+{
+	const char *what = "watch services: no data for ";
+	const char *p = strstr(strbuf_str(&h->rec.errors), what);
+
+	return p ? strtoull(p + strlen(what), NULL, 10) : 0;
+}
+
 /*
- * A stream that goes silent (a dead peer) is dropped after the idle timeout
- * and watched again, without a list.
+ * A stream that goes silent (a dead peer) is dropped and watched again,
+ * without a list, once it has been silent for the smaller of its timeout
+ * plus a grace and the idle limit. Here the limit (2 s) is the smaller: a
+ * watch of 30 s is dropped after 2 s, not 30 + 60 s. (With kproxy's
+ * defaults, 5-10 min watches, 60 s of grace and a limit of 180 s, this is
+ * the case that always holds.)
  */
-static void test_silent_stream(void **state)
+static void test_silent_stream_limit(void **state)
 {
 	struct harness *h = *state;
+	unsigned long long ms;
 
 	fake_start(h, NULL);
 	control(h, "[" BASIC "]");
-	h->cfg.tuning.watch_timeout_s = 2;
-	h->cfg.tuning.idle_timeout_ms = 3000;
+	h->cfg.tuning.watch_timeout_s = 30;
+	h->cfg.tuning.idle_timeout_ms = 2000;
 	watch_start(h);
 	WAIT_SYNCED(h);
 	inject(h, "{'op':'stall','resource':'services'}", true);
 	control(h, PUT(SVC("default", "late")));
 	WAIT(h, has_error, "watch services: no data for ");
 	WAIT(h, has_summary, "service default/late port=80");
+	ms = silent_ms(h);
+	if (ms < 2000 || ms >= 3000)
+		fail_msg("the stalled watch was dropped after %llu ms, not 2000-3000", ms);
+	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
+}
+
+/*
+ * ... and here the timeout plus the grace (2 s + 1 s) is smaller than the
+ * limit (60 s): the watch is dropped 3 s after its last byte.
+ */
+static void test_silent_stream_past_timeout(void **state)
+{
+	struct harness *h = *state;
+	unsigned long long ms;
+
+	fake_start(h, NULL);
+	control(h, "[" BASIC "]");
+	h->cfg.tuning.watch_timeout_s = 2;
+	h->cfg.tuning.idle_grace_ms = 1000;
+	h->cfg.tuning.idle_timeout_ms = 60000;
+	watch_start(h);
+	WAIT_SYNCED(h);
+	inject(h, "{'op':'stall','resource':'services'}", true);
+	control(h, PUT(SVC("default", "late")));
+	WAIT(h, has_error, "watch services: no data for ");
+	WAIT(h, has_summary, "service default/late port=80");
+	ms = silent_ms(h);
+	if (ms < 3000 || ms >= 4000)
+		fail_msg("the stalled watch was dropped after %llu ms, not 3000-4000", ms);
 	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
 	/* The other watches ended at their timeout and were never idle. */
 	assert_int_equal(occurrences(strbuf_str(&h->rec.errors), "no data"), 1);
@@ -1160,44 +1302,125 @@ static void test_slice_moves(void **state)
 	assert_true(in_log(h, "-endpointslice default/web-1\n+endpointslice default/web-1\n"));
 }
 
-/* apiwatch_event posts a core/v1 Event about this Node. */
+/* Runs the loop until the fake server holds n Events; returns its /_state. */
+static cJSON *wait_events(struct harness *h, int n)
+{
+	cJSON *root;
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		run_for(h, 20);
+		root = fake_state(h);
+		if (cJSON_GetArraySize(cJSON_GetObjectItem(root, "events")) >= n)
+			return root;
+		cJSON_Delete(root);
+	}
+	fail_msg("the fake server did not get %d Events", n);
+	return NULL;
+}
+
+static const char *json_at(const cJSON *obj, const char *key, const char *member)
+{
+	const cJSON *v = cJSON_GetObjectItem(member ? cJSON_GetObjectItem(obj, member) : obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/*
+ * An Event about a Service goes to the Service's namespace and names it
+ * (kind, namespace, name) as its involvedObject, as kube-proxy's
+ * FailedToStartServiceHealthcheck does; one about the Node goes to
+ * "default". The fake server refuses an Event whose namespaces disagree.
+ */
 static void test_event(void **state)
 {
 	struct harness *h = *state;
-	cJSON *root, *ev;
-	int i;
+	const struct apiwatch_event svc_ev = {
+		.about = K8S_KIND_SERVICE,
+		.namespace = "shop",
+		.name = "web",
+		.reason = "FailedToStartServiceHealthcheck",
+		.action = "Listen",
+		.message = "node node-a failed to start the health check of shop/web: "
+			   "cannot listen on 0.0.0.0:32000: Address already in use",
+	};
+	char long_message[3000];
+	struct apiwatch_event node_ev = {
+		.about = K8S_KIND_NODE,
+		.reason = "Broken",
+		.action = "Sync",
+		.message = long_message,
+	};
+	const cJSON *ev, *src;
+	cJSON *root;
+	char stamp[32];
 
 	fake_start(h, NULL);
-	control(h, "[" BASIC "]");
+	control(h, "[" BASIC ",{'op':'require_token','token':'t'}]");
+	write_kubeconfig(h, "", "    token: t\n");
 	watch_start(h);
 	WAIT_SYNCED(h);
-	apiwatch_event(h->w, "HealthCheckPortBindFailed", "cannot bind 0.0.0.0:32000: in use");
-	for (i = 0; i < 100; i++) {
-		run_for(h, 20);
-		root = fake_state(h);
-		if (cJSON_GetArraySize(cJSON_GetObjectItem(root, "events")) > 0)
-			break;
-		cJSON_Delete(root);
-		root = NULL;
-	}
-	assert_non_null(root);
+	apiwatch_event_post(h->w, &svc_ev);
+	root = wait_events(h, 1);
 	ev = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "events"), 0);
-	assert_string_equal(cJSON_GetObjectItem(ev, "reason")->valuestring,
-			    "HealthCheckPortBindFailed");
-	assert_string_equal(cJSON_GetObjectItem(ev, "message")->valuestring,
-			    "cannot bind 0.0.0.0:32000: in use");
-	assert_string_equal(cJSON_GetObjectItem(ev, "type")->valuestring, "Warning");
-	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "metadata"), "namespace")->valuestring,
-		"default");
-	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "involvedObject"), "kind")->valuestring,
-		"Node");
-	assert_string_equal(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "involvedObject"), "name")->valuestring,
-		"node-a");
+	assert_string_equal(json_at(ev, "apiVersion", NULL), "v1");
+	assert_string_equal(json_at(ev, "kind", NULL), "Event");
+	assert_string_equal(json_at(ev, "namespace", "metadata"), "shop");
+	assert_string_equal(json_at(ev, "generateName", "metadata"), "kproxy-");
+	assert_string_equal(json_at(ev, "apiVersion", "involvedObject"), "v1");
+	assert_string_equal(json_at(ev, "kind", "involvedObject"), "Service");
+	assert_string_equal(json_at(ev, "namespace", "involvedObject"), "shop");
+	assert_string_equal(json_at(ev, "name", "involvedObject"), "web");
+	assert_string_equal(json_at(ev, "uid", "involvedObject"), "shop/web");
+	assert_string_equal(json_at(ev, "reason", NULL), "FailedToStartServiceHealthcheck");
+	assert_string_equal(json_at(ev, "action", NULL), "Listen");
+	assert_string_equal(json_at(ev, "type", NULL), "Warning");
+	assert_string_equal(json_at(ev, "message", NULL), svc_ev.message);
+	assert_string_equal(json_at(ev, "component", "source"), "kproxy");
+	assert_string_equal(json_at(ev, "host", "source"), "node-a");
+	assert_string_equal(json_at(ev, "reportingComponent", NULL), "kproxy");
+	assert_string_equal(json_at(ev, "reportingInstance", NULL), "node-a");
+	assert_int_equal(cJSON_GetObjectItem(ev, "count")->valueint, 1);
+	/* RFC 3339 in UTC, as the API's timestamps. */
+	snprintf(stamp, sizeof(stamp), "%s", json_at(ev, "firstTimestamp", NULL));
+	assert_int_equal(strlen(stamp), 20);
+	assert_int_equal(stamp[10], 'T');
+	assert_int_equal(stamp[19], 'Z');
+	assert_string_equal(json_at(ev, "lastTimestamp", NULL), stamp);
+	cJSON_Delete(root);
+	assert_int_equal(count_requests(h, "/api/v1/namespaces/shop/events", NULL, NULL), 1);
+
+	/* About the Node: in "default", the involvedObject without a namespace. */
+	memset(long_message, 'x', sizeof(long_message) - 1);
+	long_message[sizeof(long_message) - 1] = '\0';
+	apiwatch_event_post(h->w, &node_ev);
+	root = wait_events(h, 2);
+	ev = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "events"), 1);
+	assert_string_equal(json_at(ev, "namespace", "metadata"), "default");
+	assert_string_equal(json_at(ev, "kind", "involvedObject"), "Node");
+	assert_string_equal(json_at(ev, "name", "involvedObject"), "node-a");
+	assert_null(json_at(ev, "namespace", "involvedObject"));
+	assert_string_equal(json_at(ev, "reason", NULL), "Broken");
+	/* The message is cut at 1024 bytes. */
+	assert_int_equal(strlen(json_at(ev, "message", NULL)), 1024);
+	src = cJSON_GetObjectItem(ev, "source");
+	assert_string_equal(json_at(src, "host", NULL), "node-a");
 	cJSON_Delete(root);
 	assert_int_equal(count_requests(h, "/api/v1/namespaces/default/events", NULL, NULL), 1);
+
+	/* Posted with the credentials of the watches. */
+	root = fake_state(h);
+	{
+		const cJSON *req;
+
+		cJSON_ArrayForEach(req, cJSON_GetObjectItem(root, "requests"))
+		{
+			if (strstr(cJSON_GetObjectItem(req, "path")->valuestring, "/events"))
+				assert_string_equal(json_at(req, "auth", NULL), "Bearer t");
+		}
+	}
+	cJSON_Delete(root);
+	assert_string_equal(strbuf_str(&h->rec.errors), "");
 }
 
 /* ---- HTTPS ---- */
@@ -1455,6 +1678,7 @@ int main(void)
 		T(test_list_then_watch),
 		T(test_default_watch_timeout),
 		T(test_paging_expired_continue),
+		T(test_paging_always_expired),
 		T(test_relist_reconciles),
 		T(test_relist_http_410),
 		T(test_error_event_relists),
@@ -1467,7 +1691,8 @@ int main(void)
 		T(test_server_errors),
 		T(test_token_rotation),
 		T(test_static_token),
-		T(test_silent_stream),
+		T(test_silent_stream_limit),
+		T(test_silent_stream_past_timeout),
 		T(test_endpoints_fallback),
 		T(test_discovery_retried),
 		T(test_slice_moves),
