@@ -28,7 +28,7 @@
 # its rules) plus "ref", where --dry-run payloads are loaded to compare.
 # Waits poll kproxy's log, the kernel or the fake server, with deadlines.
 #
-# Usage: 200_api_over_tls_with_kubeconfig_and_token_rotation.sh KPROXY
+# Usage: 210_api_over_tls_with_kubeconfig_and_token_rotation.sh KPROXY
 set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
