@@ -109,7 +109,7 @@ format:
 	clang-format -i $(LIB_SRC) $(MAIN_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TESTLIB_SRC)
 
 format-check:
-	clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(wildcard */*.h)
+	clang-format --dry-run --Werror $(LIB_SRC) $(MAIN_SRC) $(wildcard */*.h) $(UNIT_SRC) $(TESTLIB_SRC)
 
 # Both compilers must build the whole tree (tests included) without a warning.
 lint:

@@ -59,9 +59,9 @@
 #define PAGE_LIMIT	   500
 #define WATCH_TIMEOUT_MIN  300 /* seconds; each watch picks in [MIN, MAX] */
 #define WATCH_TIMEOUT_MAX  600
-#define IDLE_GRACE_MS	   60000 /* a watch may be silent this long past its timeout */
+#define IDLE_GRACE_MS	   60000  /* a watch may be silent this long past its timeout */
 #define WATCH_IDLE_MS	   180000 /* and never longer than this (bookmarks come every minute) */
-#define REQUEST_IDLE_MS	   60000 /* a list or probe may stall this long */
+#define REQUEST_IDLE_MS	   60000  /* a list or probe may stall this long */
 #define TOKEN_REREAD_MS	   60000
 #define CONNECT_TIMEOUT_MS 10000
 #define SHORT_WATCH_MS	   1000 /* a watch ending sooner without events failed */

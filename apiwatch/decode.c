@@ -698,7 +698,8 @@ static int service_meta(struct dctx *c, const struct meta *m, struct k8s_service
 		if (s && !svc->legacy_traffic_bad) {
 			struct errbuf_echo echo;
 
-			svc->legacy_traffic_bad = xstrdup(errbuf_echo(&echo, s, strlen(s), QUOTE_MAX));
+			svc->legacy_traffic_bad =
+				xstrdup(errbuf_echo(&echo, s, strlen(s), QUOTE_MAX));
 			svc->legacy_traffic_bad_key = legacy_traffic_keys[i];
 		}
 	}

@@ -17,17 +17,17 @@
 #include <stdint.h>
 
 /* Caps on every size that API input drives (tested in decode_test). */
-#define K8S_MAX_NAME		253	/* DNS-1123 subdomain */
-#define K8S_MAX_LABEL_NAME	63	/* DNS-1123 label */
-#define K8S_MAX_PORTS		1024	/* ports per Service */
-#define K8S_MAX_SLICE_PORTS	100	/* ports per EndpointSlice (API limit) */
-#define K8S_MAX_SLICE_ENDPOINTS 1000	/* endpoints per EndpointSlice (API limit) */
-#define K8S_MAX_SUBSETS		1000	/* subsets per Endpoints */
-#define K8S_MAX_SUBSET_ADDRS	10000	/* addresses per Endpoints subset */
-#define K8S_MAX_SERVICE_IPS	256	/* externalIPs, ingress entries per Service */
-#define K8S_MAX_SOURCE_RANGES	1024	/* loadBalancerSourceRanges per Service */
-#define K8S_MAX_NODE_ADDRS	64	/* addresses per Node */
-#define K8S_MAX_LIST_ITEMS	500000	/* items in one List */
+#define K8S_MAX_NAME		253	     /* DNS-1123 subdomain */
+#define K8S_MAX_LABEL_NAME	63	     /* DNS-1123 label */
+#define K8S_MAX_PORTS		1024	     /* ports per Service */
+#define K8S_MAX_SLICE_PORTS	100	     /* ports per EndpointSlice (API limit) */
+#define K8S_MAX_SLICE_ENDPOINTS 1000	     /* endpoints per EndpointSlice (API limit) */
+#define K8S_MAX_SUBSETS		1000	     /* subsets per Endpoints */
+#define K8S_MAX_SUBSET_ADDRS	10000	     /* addresses per Endpoints subset */
+#define K8S_MAX_SERVICE_IPS	256	     /* externalIPs, ingress entries per Service */
+#define K8S_MAX_SOURCE_RANGES	1024	     /* loadBalancerSourceRanges per Service */
+#define K8S_MAX_NODE_ADDRS	64	     /* addresses per Node */
+#define K8S_MAX_LIST_ITEMS	500000	     /* items in one List */
 #define K8S_MAX_DOCUMENT	(512u << 20) /* bytes of one JSON document */
 
 /* Enough for "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" plus "/128". */
@@ -251,8 +251,8 @@ void k8s_object_fini(struct k8s_object *obj);
 void k8s_object_set_hash(struct k8s_object *obj, uint64_t hash);
 
 const char *k8s_kind_name(enum k8s_kind kind);
-const char *k8s_protocol_name(enum k8s_protocol proto);	/* "TCP" */
-const char *k8s_protocol_lower(enum k8s_protocol proto);	/* "tcp" */
+const char *k8s_protocol_name(enum k8s_protocol proto);	 /* "TCP" */
+const char *k8s_protocol_lower(enum k8s_protocol proto); /* "tcp" */
 
 /* Parses a textual address with inet_pton; false if it is not one. */
 bool k8s_addr_parse(const char *s, struct k8s_addr *out);

@@ -22,8 +22,8 @@ struct admin {
 	struct server *healthz;
 	struct server *metrics;
 	struct loop_timer *retry;
-	bool reported; /* a bind failure was logged and not yet resolved */
-	struct timespec start;		/* CLOCK_MONOTONIC at admin_new() */
+	bool reported;			 /* a bind failure was logged and not yet resolved */
+	struct timespec start;		 /* CLOCK_MONOTONIC at admin_new() */
 	struct health_time last_applied; /* of the last successful sync, unset before */
 };
 

@@ -231,7 +231,8 @@ static void signal_ready(int fd, uint32_t events, void *arg)
 	(void)events;
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo < 65 && l->signals[si.ssi_signo].cb)
-			l->signals[si.ssi_signo].cb((int)si.ssi_signo, l->signals[si.ssi_signo].arg);
+			l->signals[si.ssi_signo].cb((int)si.ssi_signo,
+						    l->signals[si.ssi_signo].arg);
 	}
 }
 

@@ -11,12 +11,14 @@ static const double sync_bounds[] = { 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 
  * kube-proxy's network-programming histogram: 0.25 s and 0.5 s, then 1 to
  * 59 s by 1 s, 60 to 115 s by 5 s, 120 to 300 s by 30 s.
  */
+/* clang-format off */
 static const double latency_bounds[] = {
 	0.25, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
 	22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
 	44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 65, 70, 75, 80, 85,
 	90, 95, 100, 105, 110, 115, 120, 150, 180, 210, 240, 270, 300
 };
+/* clang-format on */
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -205,7 +205,8 @@ static int slice_update(struct model *m, struct k8s_slice *slice, struct errbuf 
 		svc->slices[i] = slice;
 	} else {
 		if (svc->n_slices >= MODEL_MAX_SLICES_PER_SERVICE) {
-			errbuf_set(err, "endpointslice %s/%s: service %s has too many slices (max %d)",
+			errbuf_set(err,
+				   "endpointslice %s/%s: service %s has too many slices (max %d)",
 				   slice->namespace, slice->name, slice->service_name,
 				   MODEL_MAX_SLICES_PER_SERVICE);
 			k8s_slice_free(slice);

@@ -17,7 +17,10 @@ struct strbuf {
 	size_t cap;
 };
 
-#define STRBUF_INIT { NULL, 0, 0 }
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void strbuf_init(struct strbuf *sb);
 /* Frees the text; the strbuf may be reused after strbuf_init(). */

@@ -33,9 +33,9 @@ static const struct {
 	const char *table;
 	const char *chain;
 } checks[] = {
-	{ "nat", RULES_CANARY },    { "filter", RULES_CANARY }, { "nat", "PREROUTING" },
-	{ "nat", "OUTPUT" },	    { "nat", "POSTROUTING" },	{ "filter", "INPUT" },
-	{ "filter", "FORWARD" },    { "filter", "OUTPUT" },
+	{ "nat", RULES_CANARY }, { "filter", RULES_CANARY }, { "nat", "PREROUTING" },
+	{ "nat", "OUTPUT" },	 { "nat", "POSTROUTING" },   { "filter", "INPUT" },
+	{ "filter", "FORWARD" }, { "filter", "OUTPUT" },
 };
 
 #define N_CHECKS (sizeof(checks) / sizeof(checks[0]))
@@ -62,7 +62,7 @@ struct sync {
 	size_t n_inflight_changed;
 	uint64_t inflight_since; /* oldest change the running sync carries */
 	uint64_t inflight_started;
-	uint64_t pending_since;  /* oldest change not yet in a sync */
+	uint64_t pending_since; /* oldest change not yet in a sync */
 	char *last_good;
 	size_t last_good_len;
 	size_t last_good_batches;
@@ -619,7 +619,7 @@ static void start_sync(struct sync *s, enum sync_sched_full full)
 
 	s->inflight_full = full != SYNC_SCHED_PARTIAL;
 	if (full == SYNC_SCHED_FULL_PERIODIC)
-		log_info("sync: running the periodic full sync (the last full one is %u minutes old)",
+		log_info("sync: running the periodic full sync (the last full one is %u min old)",
 			 SYNC_FULL_PERIOD_MS / 60000);
 	if (!s->inflight_full) {
 		build_and_apply(s);
@@ -676,8 +676,8 @@ static void check_done(const struct restore_result *res, void *arg)
 {
 	struct sync *s = arg;
 	size_t i = s->check_index;
-	bool ok = !res->timed_out && res->status == 0 &&
-		  check_output_ok(s, i, strbuf_str(res->out));
+	bool ok =
+		!res->timed_out && res->status == 0 && check_output_ok(s, i, strbuf_str(res->out));
 	char why[128];
 
 	restore_child_free(s->child);
@@ -686,7 +686,7 @@ static void check_done(const struct restore_result *res, void *arg)
 		/* Something outside changed kproxy's rules: read the kernel and rewrite. */
 		snprintf(why, sizeof(why), "%s %s %s", checks[i].table, checks[i].chain,
 			 strcmp(checks[i].chain, RULES_CANARY) == 0 ? "is gone"
-								   : "lost kproxy's jumps");
+								    : "lost kproxy's jumps");
 		log_warn("sync: %s; running a full sync", why);
 		s->known = false;
 		model_dirty_all(s->model);
@@ -705,9 +705,10 @@ static void check_done(const struct restore_result *res, void *arg)
 
 static void start_check(struct sync *s)
 {
-	const char *argv[] = { restore_cmd(s->backend, "cmd"), "-w", "5", "-t",
-			       checks[s->check_index].table, "-S", checks[s->check_index].chain,
-			       NULL };
+	const char *argv[] = {
+		restore_cmd(s->backend, "cmd"), "-w", "5", "-t", checks[s->check_index].table, "-S",
+		checks[s->check_index].chain,	NULL
+	};
 
 	s->child = restore_child_start(s->loop, argv, NULL, 0, 60000, check_done, s);
 	if (!s->child) {
@@ -837,10 +838,11 @@ bool sync_describe_applied(struct sync *s, struct strbuf *out)
 	}
 	if (!s->successes)
 		return false;
-	strbuf_addf(out,
-		    "# The last payload applied (%zu bytes after %zu batches) is not kept; this is\n"
-		    "# the whole of kproxy's rules for the current state, as one payload.\n",
-		    s->last_good_len, s->last_good_batches);
+	strbuf_addf(
+		out,
+		"# The last payload applied (%zu bytes after %zu batches) is not kept; this is\n"
+		"# the whole of kproxy's rules for the current state, as one payload.\n",
+		s->last_good_len, s->last_good_batches);
 	append_full_build(s, NULL, true, out);
 	return true;
 }

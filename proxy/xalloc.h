@@ -11,12 +11,12 @@
 
 #include <stddef.h>
 
-#define xmalloc(n)	   xalloc_malloc((n), __FILE__, __LINE__)
-#define xcalloc(n, sz)	   xalloc_calloc((n), (sz), __FILE__, __LINE__)
-#define xrealloc(p, n)	   xalloc_realloc((p), (n), __FILE__, __LINE__)
+#define xmalloc(n)		xalloc_malloc((n), __FILE__, __LINE__)
+#define xcalloc(n, sz)		xalloc_calloc((n), (sz), __FILE__, __LINE__)
+#define xrealloc(p, n)		xalloc_realloc((p), (n), __FILE__, __LINE__)
 #define xreallocarray(p, n, sz) xalloc_reallocarray((p), (n), (sz), __FILE__, __LINE__)
-#define xstrdup(s)	   xalloc_strdup((s), __FILE__, __LINE__)
-#define xstrndup(s, n)	   xalloc_strndup((s), (n), __FILE__, __LINE__)
+#define xstrdup(s)		xalloc_strdup((s), __FILE__, __LINE__)
+#define xstrndup(s, n)		xalloc_strndup((s), (n), __FILE__, __LINE__)
 
 void *xalloc_malloc(size_t n, const char *file, int line);
 void *xalloc_calloc(size_t n, size_t size, const char *file, int line);

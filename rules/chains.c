@@ -36,8 +36,7 @@ static bool is_ours(const char *chain, size_t len)
 }
 
 /* Counts a "-A BASE SPEC" line against the jump table. */
-static void count_jump(struct rules_existing *ex, enum rules_table t, const char *line,
-		       size_t len)
+static void count_jump(struct rules_existing *ex, enum rules_table t, const char *line, size_t len)
 {
 	const struct rules_jump *jumps;
 	size_t n, i, blen;

@@ -100,9 +100,9 @@ struct cbuf {
 };
 
 /* Address buckets of KPROXY-SERVICES, then NodePort buckets of KPROXY-NODEPORTS. */
-#define N_ADDR_BUCKETS 256
-#define N_BUCKETS (N_ADDR_BUCKETS + 3 * 256)
-#define NPT_BUCKET(proto, port) (N_ADDR_BUCKETS + (unsigned)(proto) * 256 + ((port) >> 8))
+#define N_ADDR_BUCKETS		256
+#define N_BUCKETS		(N_ADDR_BUCKETS + 3 * 256)
+#define NPT_BUCKET(proto, port) (N_ADDR_BUCKETS + (unsigned)(proto)*256 + ((port) >> 8))
 
 struct gen {
 	const struct model *m;
@@ -133,8 +133,8 @@ struct gen {
 	 * (NPT_BUCKET()).
 	 */
 	struct cbuf dsp[N_BUCKETS];
-	size_t n_dispatch; /* rules of nat KPROXY-SERVICES that match an address */
-	struct strbuf *cur;   /* where rule_* write: a cbuf, or rules[t] */
+	size_t n_dispatch;  /* rules of nat KPROXY-SERVICES that match an address */
+	struct strbuf *cur; /* where rule_* write: a cbuf, or rules[t] */
 	struct cbuf *cur_cbuf;
 	/*
 	 * Per-service nat chains go to svc_decls/svc_rules: the payload's own
@@ -1846,8 +1846,9 @@ static bool layout_nodeports(struct gen *g)
 			b = NPT_BUCKET(proto, block << 8);
 			if (!g->dsp[b].rules)
 				continue;
-			strbuf_addf(&root->text, "-A KPROXY-NODEPORTS -m %s -p %s --dport %u:%u -j %s\n",
-				    p, p, block << 8, block << 8 | 255, g->dsp[b].name);
+			strbuf_addf(&root->text,
+				    "-A KPROXY-NODEPORTS -m %s -p %s --dport %u:%u -j %s\n", p, p,
+				    block << 8, block << 8 | 255, g->dsp[b].name);
 			root->rules++;
 			rules_existing_add(&g->after, RULES_TABLE_NAT, g->dsp[b].name);
 		}
@@ -1968,14 +1969,14 @@ void rules_build(const struct model *m, const struct rules_config *cfg,
 		}
 		for (i = 0; i < N_ADDR_BUCKETS; i++)
 			if (g.dsp[i].rules)
-				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i],
-					     &head[RULES_TABLE_NAT], true);
+				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i], &head[RULES_TABLE_NAT],
+					     true);
 	}
 	if (use_npt)
 		for (i = N_ADDR_BUCKETS; i < N_BUCKETS; i++)
 			if (g.dsp[i].rules)
-				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i],
-					     &head[RULES_TABLE_NAT], true);
+				write_shared(&g, RULES_TABLE_NAT, &g.dsp[i], &head[RULES_TABLE_NAT],
+					     true);
 
 	for (t = 0; t < RULES_TABLE_COUNT; t++) {
 		strbuf_add(&head[t], strbuf_str(&g.chains[t]), g.chains[t].len);

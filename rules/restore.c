@@ -157,9 +157,9 @@ static int set_nonblock(int fd)
 	return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-struct restore_child *restore_child_start(struct loop *l, const char *const argv[], const char *input,
-					  size_t len, uint64_t timeout_ms, restore_done_cb done,
-					  void *arg)
+struct restore_child *restore_child_start(struct loop *l, const char *const argv[],
+					  const char *input, size_t len, uint64_t timeout_ms,
+					  restore_done_cb done, void *arg)
 {
 	struct restore_child *c = xcalloc(1, sizeof(*c));
 	posix_spawn_file_actions_t fa;

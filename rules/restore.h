@@ -52,9 +52,9 @@ typedef void (*restore_done_cb)(const struct restore_result *res, void *arg);
  * with errno set when the child cannot be started. Sets SIGPIPE to be ignored
  * for the process, so that a child that stops reading cannot kill kproxy.
  */
-struct restore_child *restore_child_start(struct loop *l, const char *const argv[], const char *input,
-					  size_t len, uint64_t timeout_ms, restore_done_cb done,
-					  void *arg);
+struct restore_child *restore_child_start(struct loop *l, const char *const argv[],
+					  const char *input, size_t len, uint64_t timeout_ms,
+					  restore_done_cb done, void *arg);
 /* Kills the child if it still runs (no callback) and frees it. NULL is fine. */
 void restore_child_free(struct restore_child *c);
 

@@ -153,7 +153,7 @@ enum opt {
 	OPT_HISTORY, /* --ctstate, --mark: never match here */
 	OPT_RECENT_NAME,
 	OPT_RECENT_CHECK, /* --rcheck, --update: the source is in the list */
-	OPT_IGNORED, /* options with no bearing on the walk */
+	OPT_IGNORED,	  /* options with no bearing on the walk */
 	OPT_STAT_MODE,
 	OPT_STAT_PROB,
 	OPT_TO_DEST,
@@ -1035,7 +1035,8 @@ static bool recent_has(const struct tracer *t, const char *name, const struct k8
 	size_t i;
 
 	for (i = 0; i < t->n_recent; i++)
-		if (strcmp(t->recent[i].name, name) == 0 && k8s_addr_cmp(&t->recent[i].src, src) == 0)
+		if (strcmp(t->recent[i].name, name) == 0 &&
+		    k8s_addr_cmp(&t->recent[i].src, src) == 0)
 			return true;
 	return false;
 }

@@ -161,7 +161,8 @@ static const char defaults_dump[] =
 	"masquerade_bit=14\n"
 	"localhost_nodeports=false\n"
 	"gates=AllowExtTrafficLocalEndpoints=false,LoadBalancerIPMode=true,"
-	"ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true\n"
+	"ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup="
+	"true\n"
 	"sync_period_ms=30000\n"
 	"min_sync_period_ms=1000\n"
 	"restore_timeout_ms=300000\n"
@@ -429,14 +430,16 @@ static const struct argv_case cases[] = {
 	  NULL,
 	  NULL,
 	  { "gates=AllowExtTrafficLocalEndpoints=true,LoadBalancerIPMode=true,"
-	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true" } },
+	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup="
+	    "true" } },
 	{ "feature-gates, repeated in order",
 	  { "--feature-gates=AllAlpha=true,LoadBalancerIPMode=false",
 	    "--feature-gates=AllowExtTrafficLocalEndpoints=false" },
 	  NULL,
 	  NULL,
 	  { "gates=AllowExtTrafficLocalEndpoints=false,LoadBalancerIPMode=false,"
-	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup=true" } },
+	    "ProxyTerminatingEndpoints=true,ServiceInternalTrafficPolicy=true,UDPConntrackCleanup="
+	    "true" } },
 	{ "feature-gates, empty",
 	  { "--feature-gates=" },
 	  NULL,

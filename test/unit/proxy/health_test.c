@@ -23,8 +23,8 @@ struct fresh_case {
 };
 
 static const struct fresh_case fresh_cases[] = {
-	{ 1000, 0, 60000, true },	  { 61000, 1000, 60000, false },
-	{ 60999, 1000, 60000, true },	  { 500000, 499999, 60000, true },
+	{ 1000, 0, 60000, true },	 { 61000, 1000, 60000, false },
+	{ 60999, 1000, 60000, true },	 { 500000, 499999, 60000, true },
 	{ 120001, 60000, 60000, false },
 };
 
@@ -51,13 +51,15 @@ static void test_bodies(void **state)
 					     "\t\"serviceProxyHealthy\": true\n}");
 	strbuf_reset(&sb);
 	/* Go trims the fraction's trailing zeros; the monotonic reading keeps 9 digits. */
-	health_proxy_body(&sb, &(struct health_time){ true, { 1764131400, 500000000 }, { 12, 0 } },
-			  &(struct health_time){ true, { 1764131401, 250000000 }, { 12, 750000001 } },
-			  true, false);
-	assert_string_equal(strbuf_str(&sb),
-			    "{\"lastUpdated\": \"2025-11-26 04:30:00.5 +0000 UTC m=+12.000000000\","
-			    "\"currentTime\": \"2025-11-26 04:30:01.25 +0000 UTC m=+12.750000001\", "
-			    "\"nodeEligible\": false}");
+	health_proxy_body(
+		&sb, &(struct health_time){ true, { 1764131400, 500000000 }, { 12, 0 } },
+		&(struct health_time){ true, { 1764131401, 250000000 }, { 12, 750000001 } }, true,
+		false);
+	assert_string_equal(
+		strbuf_str(&sb),
+		"{\"lastUpdated\": \"2025-11-26 04:30:00.5 +0000 UTC m=+12.000000000\","
+		"\"currentTime\": \"2025-11-26 04:30:01.25 +0000 UTC m=+12.750000001\", "
+		"\"nodeEligible\": false}");
 	strbuf_reset(&sb);
 	/* No fraction at all on a whole second; every digit when none is zero. */
 	health_proxy_body(&sb, &(struct health_time){ true, { 1764131400, 0 }, { 0, 5 } },
@@ -70,11 +72,13 @@ static void test_bodies(void **state)
 	strbuf_reset(&sb);
 	/* Before any sync succeeded, lastUpdated is Go's zero Time (no monotonic reading). */
 	health_proxy_body(&sb, &(struct health_time){ 0 },
-			  &(struct health_time){ true, { 1764131400, 100 }, { 1, 10 } }, true, true);
-	assert_string_equal(strbuf_str(&sb),
-			    "{\"lastUpdated\": \"0001-01-01 00:00:00 +0000 UTC\","
-			    "\"currentTime\": \"2025-11-26 04:30:00.0000001 +0000 UTC m=+1.000000010\", "
-			    "\"nodeEligible\": true}");
+			  &(struct health_time){ true, { 1764131400, 100 }, { 1, 10 } }, true,
+			  true);
+	assert_string_equal(
+		strbuf_str(&sb),
+		"{\"lastUpdated\": \"0001-01-01 00:00:00 +0000 UTC\","
+		"\"currentTime\": \"2025-11-26 04:30:00.0000001 +0000 UTC m=+1.000000010\", "
+		"\"nodeEligible\": true}");
 	strbuf_fini(&sb);
 }
 
@@ -103,15 +107,16 @@ static void test_local_endpoints(void **state)
 		  "\"ports\":[{\"name\":\"a\",\"port\":80,\"nodePort\":30001},"
 		  "{\"name\":\"b\",\"port\":81,\"nodePort\":30002}]}}");
 	assert_int_equal(health_local_endpoints(m, model_service_lookup(m, "ns", "lb")), 0);
-	update(m, "{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb-1\","
-		  "\"labels\":{\"kubernetes.io/service-name\":\"lb\"}},\"addressType\":\"IPv4\","
-		  "\"ports\":[{\"name\":\"a\",\"port\":11},{\"name\":\"b\",\"port\":12}],"
-		  "\"endpoints\":["
-		  "{\"addresses\":[\"10.1.1.2\"],\"nodeName\":\"node-a\"},"
-		  "{\"addresses\":[\"10.1.1.4\"],\"nodeName\":\"node-a\"},"
-		  "{\"addresses\":[\"10.1.1.5\"],\"nodeName\":\"node-a\",\"conditions\":"
-		  "{\"ready\":false,\"serving\":true,\"terminating\":true}},"
-		  "{\"addresses\":[\"10.1.2.2\"],\"nodeName\":\"node-b\"}]}");
+	update(m,
+	       "{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb-1\","
+	       "\"labels\":{\"kubernetes.io/service-name\":\"lb\"}},\"addressType\":\"IPv4\","
+	       "\"ports\":[{\"name\":\"a\",\"port\":11},{\"name\":\"b\",\"port\":12}],"
+	       "\"endpoints\":["
+	       "{\"addresses\":[\"10.1.1.2\"],\"nodeName\":\"node-a\"},"
+	       "{\"addresses\":[\"10.1.1.4\"],\"nodeName\":\"node-a\"},"
+	       "{\"addresses\":[\"10.1.1.5\"],\"nodeName\":\"node-a\",\"conditions\":"
+	       "{\"ready\":false,\"serving\":true,\"terminating\":true}},"
+	       "{\"addresses\":[\"10.1.2.2\"],\"nodeName\":\"node-b\"}]}");
 	assert_int_equal(health_local_endpoints(m, model_service_lookup(m, "ns", "lb")), 2);
 	model_free(m);
 }
@@ -122,14 +127,14 @@ static bool always_healthy(void *arg)
 	return true;
 }
 
-#define HC_SERVICE                                                                              \
-	"{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb\"},"                   \
+#define HC_SERVICE                                                                                 \
+	"{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb\"},"               \
 	"\"spec\":{\"type\":\"LoadBalancer\",\"clusterIP\":\"10.96.0.9\","                         \
-	"\"externalTrafficPolicy\":\"%s\",\"healthCheckNodePort\":%u,"                              \
+	"\"externalTrafficPolicy\":\"%s\",\"healthCheckNodePort\":%u,"                             \
 	"\"ports\":[{\"name\":\"a\",\"port\":80,\"nodePort\":30001}]}}"
-#define HC_SLICE                                                                                \
-	"{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb-1\","         \
-	"\"labels\":{\"kubernetes.io/service-name\":\"lb\"}},\"addressType\":\"IPv4\","             \
+#define HC_SLICE                                                                                   \
+	"{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"lb-1\","        \
+	"\"labels\":{\"kubernetes.io/service-name\":\"lb\"}},\"addressType\":\"IPv4\","            \
 	"\"ports\":[{\"name\":\"a\",\"port\":11}],\"endpoints\":[%s]}"
 #define HC_LOCAL(ip) "{\"addresses\":[\"" ip "\"],\"nodeName\":\"node-a\"}"
 
@@ -244,10 +249,14 @@ static void test_metrics_text(void **state)
 	metrics_format(&m, &sb);
 	t = strbuf_str(&sb);
 	assert_non_null(strstr(t, "# TYPE kproxy_sync_proxy_rules_duration_seconds histogram\n"));
-	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.002\"} 0\n"));
-	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.004\"} 1\n"));
-	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.512\"} 2\n"));
-	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+	assert_non_null(
+		strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.002\"} 0\n"));
+	assert_non_null(
+		strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.004\"} 1\n"));
+	assert_non_null(
+		strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"0.512\"} 2\n"));
+	assert_non_null(
+		strstr(t, "kproxy_sync_proxy_rules_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_count 3\n"));
 	assert_non_null(strstr(t, "kproxy_sync_proxy_rules_duration_seconds_sum 100.503\n"));
 	/* Network programming: kube-proxy's 80 buckets, up to 5 minutes. */
@@ -270,7 +279,8 @@ static void test_metrics_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fresh),	      cmocka_unit_test(test_bodies),
+		cmocka_unit_test(test_fresh),
+		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_local_endpoints),
 		cmocka_unit_test(test_hcports_follow_applied_syncs),
 		cmocka_unit_test(test_node_eligible),

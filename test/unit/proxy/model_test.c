@@ -20,14 +20,15 @@
 #include "proxy/model.h"
 
 #define SVC(name, extra)                                                                           \
-	"{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name "\"},"       \
-	"\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"name\":\"http\",\"port\":80}," \
+	"{\"kind\":\"Service\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name "\"},"         \
+	"\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"name\":\"http\",\"port\":80},"        \
 	"{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}]" extra "}}"
 
 #define SLICE(name, svc, eps)                                                                      \
-	"{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name "\","  \
-	"\"labels\":{\"kubernetes.io/service-name\":\"" svc "\"}},\"addressType\":\"IPv4\","    \
-	"\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":[" eps "]}"
+	"{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name "\","    \
+	"\"labels\":{\"kubernetes.io/service-name\":\"" svc "\"}},\"addressType\":\"IPv4\","       \
+	"\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":[" eps   \
+	"]}"
 
 #define EP(ip, node) "{\"addresses\":[\"" ip "\"],\"nodeName\":\"" node "\"}"
 
@@ -52,7 +53,7 @@ static void update(struct model *m, const char *json)
 	assert_int_equal(model_object_update(m, &obj, &err), 0);
 }
 
-static void delete(struct model *m, const char *json)
+static void delete (struct model *m, const char *json)
 {
 	struct k8s_object obj = decode(json);
 
@@ -123,7 +124,7 @@ static void test_merge_dedup_sort(void **state)
 	/* The same endpoint in a second slice, now on this node: the local copy wins. */
 	update(m, SLICE("web-2", "web", EP("10.0.0.2", "node-a") "," EP("10.0.0.1", "node-a")));
 	assert_string_equal(endpoints(m, "web"), "10.0.0.11:8080 10.0.0.1:8080L 10.0.0.2:8080L");
-	delete(m, SLICE("web-2", "web", ""));
+	delete (m, SLICE("web-2", "web", ""));
 	assert_string_equal(endpoints(m, "web"), "10.0.0.11:8080 10.0.0.2:8080");
 	model_free(m);
 }
@@ -181,7 +182,7 @@ static void test_dirty_tracking(void **state)
 	assert_int_equal(model_dirty_count(m), 1);
 	assert_true(model_service_lookup(m, "ns", "b")->dirty);
 	assert_false(model_service_lookup(m, "ns", "a")->dirty);
-	delete(m, SVC("a", ""));
+	delete (m, SVC("a", ""));
 	assert_int_equal(model_deleted_count(m), 1);
 	assert_null(model_service_lookup(m, "ns", "a"));
 	model_dirty_clear(m);
@@ -208,7 +209,7 @@ static void test_sorted_and_delete(void **state)
 	assert_int_equal(all[1]->spec->type, K8S_SVC_NODE_PORT);
 	assert_string_equal(all[2]->key, "ns/zeta");
 	free(all);
-	delete(m, SVC("nope", ""));
+	delete (m, SVC("nope", ""));
 	assert_int_equal(model_service_count(m), 3);
 	model_free(m);
 }
@@ -229,16 +230,18 @@ static void test_node(void **state)
 	assert_int_equal(model_node(m)->n_addrs, 1);
 	assert_int_equal(model_node_changes(m), 1);
 	/* A heartbeat: new status fields kproxy does not read change nothing. */
-	update(m, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"resourceVersion\":\"9\"},"
-		  "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.10\"}],"
-		  "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+	update(m,
+	       "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"resourceVersion\":\"9\"},"
+	       "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.10\"}],"
+	       "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
 	assert_int_equal(model_node_changes(m), 1);
 	update(m, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\","
 		  "\"deletionTimestamp\":\"2026-11-26T00:00:00Z\"},"
-		  "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.10\"}]}}");
+		  "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"192.0.2.10\"}]"
+		  "}}");
 	assert_int_equal(model_node_changes(m), 2);
 	assert_true(model_node(m)->deleting);
-	delete(m, mine);
+	delete (m, mine);
 	assert_null(model_node(m));
 	model_free(m);
 }
@@ -261,8 +264,9 @@ static void test_slice_cap(void **state)
 	(void)state;
 	update(m, SVC("web", ""));
 	for (i = 0; i < MODEL_MAX_SLICES_PER_SERVICE; i++) {
-		snprintf(json, sizeof(json), SLICE("web-%05zu", "web", EP("10.0.%zu.%zu", "node-b")),
-			 i, i / 250, i % 250 + 1);
+		snprintf(json, sizeof(json),
+			 SLICE("web-%05zu", "web", EP("10.0.%zu.%zu", "node-b")), i, i / 250,
+			 i % 250 + 1);
 		update(m, json);
 	}
 	ms = model_service_lookup(m, "ns", "web");
@@ -273,8 +277,8 @@ static void test_slice_cap(void **state)
 
 	obj = decode(SLICE("web-over", "web", EP("10.1.0.1", "node-a")));
 	assert_int_equal(model_object_update(m, &obj, &err), -EINVAL);
-	assert_string_equal(err.msg,
-			    "endpointslice ns/web-over: service web has too many slices (max 10000)");
+	assert_string_equal(
+		err.msg, "endpointslice ns/web-over: service web has too many slices (max 10000)");
 	ms = model_service_lookup(m, "ns", "web");
 	assert_non_null(ms);
 	assert_int_equal(ms->n_slices, MODEL_MAX_SLICES_PER_SERVICE);

@@ -101,7 +101,6 @@ static void test_parse_per_table(void **state)
 	rules_existing_fini(&whole);
 }
 
-
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct pick_case {
@@ -112,18 +111,30 @@ struct pick_case {
 };
 
 static const struct pick_case pick_cases[] = {
-	{ "hint chain, legacy fuller", { "KUBE-IPTABLES-HINT", 0, 500 }, RESTORE_BACKEND_NFT,
+	{ "hint chain, legacy fuller",
+	  { "KUBE-IPTABLES-HINT", 0, 500 },
+	  RESTORE_BACKEND_NFT,
 	  "kubelet's KUBE-IPTABLES-HINT chain is in the nft mangle table" },
-	{ "canary chain, legacy fuller", { "KUBE-KUBELET-CANARY", 3, 500 }, RESTORE_BACKEND_NFT,
+	{ "canary chain, legacy fuller",
+	  { "KUBE-KUBELET-CANARY", 3, 500 },
+	  RESTORE_BACKEND_NFT,
 	  "kubelet's KUBE-KUBELET-CANARY chain is in the nft mangle table" },
-	{ "more legacy rules", { NULL, 2, 3 }, RESTORE_BACKEND_LEGACY,
+	{ "more legacy rules",
+	  { NULL, 2, 3 },
+	  RESTORE_BACKEND_LEGACY,
 	  "legacy holds 3 rules, nft 2" },
-	{ "only legacy rules", { NULL, 0, 1 }, RESTORE_BACKEND_LEGACY,
+	{ "only legacy rules",
+	  { NULL, 0, 1 },
+	  RESTORE_BACKEND_LEGACY,
 	  "legacy holds 1 rules, nft 0" },
 	{ "more nft rules", { NULL, 7, 6 }, RESTORE_BACKEND_NFT, "nft holds 7 rules, legacy 6" },
-	{ "a tie", { NULL, 4, 4 }, RESTORE_BACKEND_NFT,
+	{ "a tie",
+	  { NULL, 4, 4 },
+	  RESTORE_BACKEND_NFT,
 	  "both backends hold 4 rules: nft is the default" },
-	{ "no rules anywhere", { NULL, 0, 0 }, RESTORE_BACKEND_NFT,
+	{ "no rules anywhere",
+	  { NULL, 0, 0 },
+	  RESTORE_BACKEND_NFT,
 	  "both backends hold 0 rules: nft is the default" },
 };
 
@@ -253,12 +264,9 @@ static void test_count_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_save_argv),
-		cmocka_unit_test(test_parse_per_table),
-		cmocka_unit_test(test_pick_backend),
-		cmocka_unit_test(test_kubelet_chain),
-		cmocka_unit_test(test_parse_jump_rules),
-		cmocka_unit_test(test_count_rules),
+		cmocka_unit_test(test_save_argv),	 cmocka_unit_test(test_parse_per_table),
+		cmocka_unit_test(test_pick_backend),	 cmocka_unit_test(test_kubelet_chain),
+		cmocka_unit_test(test_parse_jump_rules), cmocka_unit_test(test_count_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,8 +28,8 @@
 #include "test/unit/lib/tracer.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define EXAMPLE "scripts/examples/cluster.json"
-#define GOLDEN	"test/golden/cases/"
+#define EXAMPLE	      "scripts/examples/cluster.json"
+#define GOLDEN	      "test/golden/cases/"
 
 static struct model *load_model(const char *path, const char *node)
 {
@@ -71,7 +71,8 @@ static void build(const struct model *m, const struct setup *s, const struct rul
 
 	featuregate_init(&gates);
 	if (s->gate_legacy)
-		assert_int_equal(featuregate_parse(&gates, "AllowExtTrafficLocalEndpoints=true", &err), 0);
+		assert_int_equal(
+			featuregate_parse(&gates, "AllowExtTrafficLocalEndpoints=true", &err), 0);
 	assert_true(k8s_cidr_parse("198.18.0.0/16", &cidr));
 	memset(&rc, 0, sizeof(rc));
 	rc.family = K8S_FAMILY_IPV4;
@@ -118,8 +119,8 @@ static const struct flow example_flows[] = {
 	  "198.18.1.4:8443, 198.18.2.4:8443 masq" },
 	{ "not-ready endpoint unused", "198.18.1.9", "198.19.0.20", "tcp", 443,
 	  "198.18.1.4:8443, 198.18.2.4:8443" },
-	{ "Local policy, no local endpoint: LB IP dropped", "203.0.113.2", "198.51.100.30",
-	  "tcp", 80, "DROP" },
+	{ "Local policy, no local endpoint: LB IP dropped", "203.0.113.2", "198.51.100.30", "tcp",
+	  80, "DROP" },
 	{ "Local policy, no local endpoint: NodePort dropped", "203.0.113.2", "192.0.2.10", "tcp",
 	  30080, "DROP" },
 	{ "Local policy, no local endpoint: pod short-circuit", "198.18.1.9", "198.51.100.30",
@@ -181,8 +182,8 @@ static void run_flows(const struct setup *s, const struct flow *flows, size_t n)
 		fail_msg("tracer: %s", err.msg);
 	assert_int_equal(tracer_set_local_ips(t, local, 1), 0);
 	for (i = 0; i < n; i++) {
-		char *got = tracer_trace(t, flows[i].src, flows[i].dst, flows[i].proto,
-					 flows[i].port);
+		char *got =
+			tracer_trace(t, flows[i].src, flows[i].dst, flows[i].proto, flows[i].port);
 
 		if (strcmp(got, flows[i].want) != 0)
 			fail_msg("%s: got \"%s\", want \"%s\"\n%s", flows[i].what, got,
@@ -261,31 +262,30 @@ static const struct flow itp_no_local_flows[] = {
 	  "DROP" },
 	{ "iTP Local, no local endpoint: node dropped", "192.0.2.10", "198.19.0.90", "tcp", 9100,
 	  "DROP" },
-	{ "iTP Local, no local endpoint: other port untouched", "198.18.1.9", "198.19.0.90",
-	  "tcp", 9101, "NONE" },
+	{ "iTP Local, no local endpoint: other port untouched", "198.18.1.9", "198.19.0.90", "tcp",
+	  9101, "NONE" },
 };
 
 static const struct flow terminating_flows[] = {
-	{ "no ready endpoint: the serving terminating ones", "198.18.1.9", "198.19.0.10", "tcp",
-	  80, "198.18.1.2:8080, 198.18.2.2:8080" },
+	{ "no ready endpoint: the serving terminating ones", "198.18.1.9", "198.19.0.10", "tcp", 80,
+	  "198.18.1.2:8080, 198.18.2.2:8080" },
 };
 
 static const struct flow terminating_local_flows[] = {
 	{ "a ready endpoint: the terminating ones are unused", "198.18.1.9", "198.19.0.60", "tcp",
 	  80, "198.18.2.6:8080" },
-	{ "eTP Local, no ready local endpoint: the local serving terminating one",
-	  "203.0.113.2", "192.0.2.10", "tcp", 30060, "198.18.1.6:8080" },
+	{ "eTP Local, no ready local endpoint: the local serving terminating one", "203.0.113.2",
+	  "192.0.2.10", "tcp", 30060, "198.18.1.6:8080" },
 	{ "eTP Local: pods short-circuit to the ready one", "198.18.1.9", "192.0.2.10", "tcp",
 	  30060, "198.18.2.6:8080" },
 };
 
 static const struct flow health_check_flows[] = {
-	{ "no local endpoints: health check node port accepted", "203.0.113.2", "192.0.2.10",
-	  "tcp", 32000, "ACCEPT" },
+	{ "no local endpoints: health check node port accepted", "203.0.113.2", "192.0.2.10", "tcp",
+	  32000, "ACCEPT" },
 	{ "no local endpoints: NodePort dropped", "203.0.113.2", "192.0.2.10", "tcp", 30080,
 	  "DROP" },
-	{ "no local endpoints: LB IP dropped", "203.0.113.2", "198.51.100.30", "tcp", 80,
-	  "DROP" },
+	{ "no local endpoints: LB IP dropped", "203.0.113.2", "198.51.100.30", "tcp", 80, "DROP" },
 	{ "no local endpoints: external IP dropped", "203.0.113.2", "198.51.100.130", "tcp", 80,
 	  "DROP" },
 	{ "health check node port is TCP", "203.0.113.2", "192.0.2.10", "udp", 32000, "NONE" },
@@ -297,8 +297,8 @@ static const struct flow health_check_nodeport_flows[] = {
 };
 
 static const struct flow health_check_pending_flows[] = {
-	{ "health check node port before the LB has an address", "203.0.113.2", "192.0.2.10",
-	  "tcp", 32062, "ACCEPT" },
+	{ "health check node port before the LB has an address", "203.0.113.2", "192.0.2.10", "tcp",
+	  32062, "ACCEPT" },
 };
 
 static const struct flow ip_mode_flows[] = {
@@ -342,8 +342,8 @@ static const struct flow localhost_off_flows[] = {
 };
 
 static const struct flow localhost_outside_flows[] = {
-	{ "localhost NodePort on, 127.0.0.1 outside --nodeport-addresses", "127.0.0.1",
-	  "127.0.0.1", "tcp", 30080, "NONE" },
+	{ "localhost NodePort on, 127.0.0.1 outside --nodeport-addresses", "127.0.0.1", "127.0.0.1",
+	  "tcp", 30080, "NONE" },
 	{ "localhost NodePort on, listed address", "203.0.113.2", "192.0.2.10", "tcp", 30080,
 	  "198.18.1.4:8080, 198.18.2.4:8080 masq" },
 };
@@ -529,13 +529,14 @@ static void test_split_1000(void **state)
 	size_t i, n = 0;
 
 	(void)state;
-	strbuf_adds(&json, "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":"
-			   "{\"namespace\":\"shop\",\"name\":\"big\"},\"spec\":{\"clusterIP\":"
-			   "\"198.19.1.1\",\"ports\":[{\"name\":\"http\",\"port\":80}]}},"
-			   "{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"shop\","
-			   "\"name\":\"big-1\",\"labels\":{\"kubernetes.io/service-name\":\"big\"}},"
-			   "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080}],"
-			   "\"endpoints\":[");
+	strbuf_adds(&json,
+		    "{\"kind\":\"List\",\"items\":[{\"kind\":\"Service\",\"metadata\":"
+		    "{\"namespace\":\"shop\",\"name\":\"big\"},\"spec\":{\"clusterIP\":"
+		    "\"198.19.1.1\",\"ports\":[{\"name\":\"http\",\"port\":80}]}},"
+		    "{\"kind\":\"EndpointSlice\",\"metadata\":{\"namespace\":\"shop\","
+		    "\"name\":\"big-1\",\"labels\":{\"kubernetes.io/service-name\":\"big\"}},"
+		    "\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080}],"
+		    "\"endpoints\":[");
 	for (i = 0; i < N; i++)
 		strbuf_addf(&json, "%s{\"addresses\":[\"198.18.%zu.%zu\"],\"nodeName\":\"node-b\"}",
 			    i ? "," : "", i / 200, i % 200 + 1);
@@ -673,7 +674,8 @@ static void test_partial(void **state)
 	assert_null(strstr(p, ":KPROXY-SVC-"));
 	assert_null(strstr(p, ":KPROXY-SEP-"));
 	assert_null(strstr(p, "-X "));
-	assert_int_equal(same.after.n_chains[RULES_TABLE_NAT], full.after.n_chains[RULES_TABLE_NAT]);
+	assert_int_equal(same.after.n_chains[RULES_TABLE_NAT],
+			 full.after.n_chains[RULES_TABLE_NAT]);
 
 	j = cJSON_Parse(slice);
 	assert_int_equal(decode_object_any(j, &obj, &err), 0);
@@ -748,8 +750,8 @@ static void test_dispatch_buckets(void **state)
 		fail_msg("tracer: %s", err.msg);
 	assert_int_equal(tracer_set_local_ips(t, local, 1), 0);
 	for (i = 0; i < ARRAY_SIZE(flows); i++) {
-		char *got = tracer_trace(t, flows[i].src, flows[i].dst, flows[i].proto,
-					 flows[i].port);
+		char *got =
+			tracer_trace(t, flows[i].src, flows[i].dst, flows[i].proto, flows[i].port);
 
 		if (strcmp(got, flows[i].want) != 0)
 			fail_msg("%s: got \"%s\", want \"%s\"\n%s", flows[i].what, got,

@@ -85,7 +85,8 @@ static void service_json(struct strbuf *out, unsigned i, unsigned shape)
 	strbuf_addf(out, ",\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":80,"
 			 "\"targetPort\":8080");
 	if (strcmp(type, "ClusterIP") != 0)
-		strbuf_addf(out, ",\"nodePort\":%u", 30000 + i * 97 % 2700); /* spread over blocks */
+		strbuf_addf(out, ",\"nodePort\":%u",
+			    30000 + i * 97 % 2700); /* spread over blocks */
 	strbuf_adds(out, "}");
 	if (two_ports) {
 		strbuf_adds(out, ",{\"name\":\"dns\",\"protocol\":\"UDP\",\"port\":53,"

@@ -74,7 +74,8 @@ static void test_long_input(void **state)
 	(void)state;
 	memset(svc, 'a', sizeof(svc) - 1);
 	svc[sizeof(svc) - 1] = '\0';
-	rules_chain_name(name, "SEP", svc, K8S_PROTO_UDP, "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535");
+	rules_chain_name(name, "SEP", svc, K8S_PROTO_UDP,
+			 "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535");
 	assert_int_equal(strlen(name), 27);
 }
 

@@ -26,7 +26,8 @@ static const struct quote_case quote_cases[] = {
 	{ "ns1/svc1:p80 cluster IP", "\"ns1/svc1:p80 cluster IP\"" },
 	{ "", "\"\"" },
 	{ "a\nb", "\"a?b\"" },
-	{ "a\r\n-A KPROXY-SERVICES -j ACCEPT", "\"a?" "?-A KPROXY-SERVICES -j ACCEPT\"" },
+	{ "a\r\n-A KPROXY-SERVICES -j ACCEPT", "\"a?"
+					       "?-A KPROXY-SERVICES -j ACCEPT\"" },
 	{ "x\" -j ACCEPT \"", "\"x? -j ACCEPT ?\"" },
 	{ "back\\slash", "\"back?slash\"" },
 	{ "it's", "\"it?s\"" },
