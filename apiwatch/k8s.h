@@ -58,6 +58,7 @@ enum k8s_protocol {
 	K8S_PROTO_UDP,
 	K8S_PROTO_SCTP,
 };
+#define K8S_PROTO_COUNT (K8S_PROTO_SCTP + 1)
 
 enum k8s_service_type {
 	K8S_SVC_CLUSTER_IP,

@@ -22,6 +22,10 @@ static const double latency_bounds[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+_Static_assert(N(sync_bounds) <= METRICS_MAX_BUCKETS, "sync_bounds: raise METRICS_MAX_BUCKETS");
+_Static_assert(N(latency_bounds) <= METRICS_MAX_BUCKETS,
+	       "latency_bounds: raise METRICS_MAX_BUCKETS");
+
 void metrics_init(struct metrics *m)
 {
 	memset(m, 0, sizeof(*m));

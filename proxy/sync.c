@@ -67,7 +67,6 @@ struct sync {
 	size_t last_good_len;
 	size_t last_good_batches;
 	char *last_warnings;
-	double last_success;
 	unsigned long successes;
 	unsigned long failures;
 	struct metrics metrics;
@@ -146,6 +145,7 @@ void sync_sched_free(struct sync_sched *ss)
 	free(ss);
 }
 
+/* The earlier of two times where 0 means none. */
 static uint64_t earliest(uint64_t a, uint64_t b)
 {
 	if (!a)
@@ -400,8 +400,7 @@ static void record_success(struct sync *s, const struct rules_stats *st)
 	if (s->inflight_since)
 		metrics_observe(&m->programming_latency,
 				(double)(now - s->inflight_since) / 1000.0);
-	s->last_success = wall_now();
-	m->last_sync_timestamp = s->last_success;
+	m->last_sync_timestamp = wall_now();
 	m->iptables_last[RULES_TABLE_FILTER] = st->rules[RULES_TABLE_FILTER];
 	m->iptables_last[RULES_TABLE_NAT] = st->rules[RULES_TABLE_NAT];
 	m->iptables_total[RULES_TABLE_FILTER] = st->rules_total[RULES_TABLE_FILTER];
@@ -758,7 +757,6 @@ struct sync *sync_new(struct loop *l, const struct config *cfg, enum restore_bac
 	if (hooks)
 		s->hooks = *hooks;
 	s->arg = arg;
-	s->last_success = wall_now();
 	metrics_init(&s->metrics);
 	s->sched = sync_sched_new(loop_now_ms(), cfg->min_sync_period_ms, cfg->sync_period_ms);
 	s->timer = loop_timer_new(l, on_timer, s);
@@ -849,18 +847,7 @@ bool sync_describe_applied(struct sync *s, struct strbuf *out)
 
 uint64_t sync_oldest_pending(const struct sync *s)
 {
-	uint64_t a = s->pending_since, b = s->inflight_since;
-
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return a < b ? a : b;
-}
-
-double sync_last_success(const struct sync *s)
-{
-	return s->last_success;
+	return earliest(s->pending_since, s->inflight_since);
 }
 
 struct metrics *sync_metrics(struct sync *s)

@@ -151,8 +151,6 @@ void sync_rules_config(struct sync *s, struct rules_config *rc);
 
 /* When the oldest change not yet in the kernel arrived (loop ms), or 0. */
 uint64_t sync_oldest_pending(const struct sync *s);
-/* Wall-clock time (Unix seconds) of the last successful sync, or of start-up. */
-double sync_last_success(const struct sync *s);
 
 struct metrics *sync_metrics(struct sync *s);
 

@@ -271,8 +271,16 @@ int chains_read_save(enum restore_backend b, uint64_t timeout_ms, struct rules_e
 	int ret = 0;
 
 	memset(ex, 0, sizeof(*ex));
+	ensure_jumps(ex);
 	for (i = 0; i < CHAINS_SAVE_TABLES; i++) {
 		chains_save_argv(b, i, argv);
+		/*
+		 * iptables-legacy-save -t TABLE would create the table (and load
+		 * its module) on a host that never used legacy: a table the
+		 * kernel does not list holds nothing of kproxy's.
+		 */
+		if (b == RESTORE_BACKEND_LEGACY && !legacy_table_exists(argv[2]))
+			continue;
 		strbuf_reset(&out);
 		strbuf_reset(&errout);
 		if (restore_run_sync(argv, NULL, 0, timeout_ms, &out, &errout) != 0) {

@@ -101,7 +101,7 @@ struct cbuf {
 
 /* Address buckets of KPROXY-SERVICES, then NodePort buckets of KPROXY-NODEPORTS. */
 #define N_ADDR_BUCKETS		256
-#define N_BUCKETS		(N_ADDR_BUCKETS + 3 * 256)
+#define N_BUCKETS		(N_ADDR_BUCKETS + K8S_PROTO_COUNT * 256)
 #define NPT_BUCKET(proto, port) (N_ADDR_BUCKETS + (unsigned)(proto)*256 + ((port) >> 8))
 
 struct gen {
@@ -1743,14 +1743,18 @@ static void write_shared(struct gen *g, enum rules_table t, struct cbuf *c, stru
 			 bool skippable)
 {
 	struct rules_existing *a = &g->after;
-	uint64_t h = text_hash(&c->text);
 
-	a->hashed[t] = xreallocarray(a->hashed[t], a->n_hashed[t] + 1, sizeof(*a->hashed[t]));
-	memcpy(a->hashed[t][a->n_hashed[t]].name, c->name, RULES_CHAIN_MAX);
-	a->hashed[t][a->n_hashed[t]++].hash = h;
 	g->st.rules_total[t] += c->rules;
-	if (skippable && unchanged(g, t, c->name, h))
-		return;
+	if (skippable) {
+		uint64_t h = text_hash(&c->text);
+
+		a->hashed[t] =
+			xreallocarray(a->hashed[t], a->n_hashed[t] + 1, sizeof(*a->hashed[t]));
+		memcpy(a->hashed[t][a->n_hashed[t]].name, c->name, RULES_CHAIN_MAX);
+		a->hashed[t][a->n_hashed[t]++].hash = h;
+		if (unchanged(g, t, c->name, h))
+			return;
+	}
 	strbuf_addc(head, ':');
 	strbuf_adds(head, c->name);
 	strbuf_add(head, " - [0:0]\n", 9);
@@ -1782,8 +1786,8 @@ static void last_byte_match(struct gen *g, char *buf, size_t size, unsigned b, u
 
 /*
  * Lays out nat KPROXY-SERVICES: flat (one rule per service address, then the
- * NodePort tail) or, at scale, through dispatch buckets. Returns the number
- * of level-1 buckets used, whose cbufs are filled into level1.
+ * NodePort tail) or, at scale, through dispatch buckets, reached through 16
+ * level-1 chains whose cbufs are filled into level1. *use says which.
  */
 static void layout_dispatch(struct gen *g, struct cbuf level1[16], bool *use)
 {
@@ -1839,7 +1843,7 @@ static bool layout_nodeports(struct gen *g)
 		return false;
 	strbuf_reset(&root->text);
 	root->rules = 0;
-	for (proto = 0; proto < 3; proto++)
+	for (proto = 0; proto < K8S_PROTO_COUNT; proto++)
 		for (block = 0; block < 256; block++) {
 			const char *p = k8s_protocol_lower((enum k8s_protocol)proto);
 

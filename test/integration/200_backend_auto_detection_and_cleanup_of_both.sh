@@ -189,4 +189,14 @@ expect_names "3. node-b after --cleanup: its NodePort is closed" "ERROR-refused"
 stop_kproxy node-a || check_failed "kproxy on node-a exited $_rc on SIGTERM"
 cleanup node-a "3. node-a: --cleanup with auto"
 
+# 4. On a host that never used legacy iptables, --cleanup with auto reads
+# legacy without creating its tables (iptables-legacy-save -t nat would).
+ns_add bare
+if in_ns bare "$KPROXY" --cleanup --iptables-backend auto >>"$TMP/kproxy-bare.log" 2>&1 &&
+	[ -z "$(in_ns bare cat /proc/net/ip_tables_names)" ]; then
+	pass "4. --cleanup on a namespace without legacy tables exits 0 and creates none"
+else
+	check_failed "4. --cleanup created legacy tables or failed: $(in_ns bare cat /proc/net/ip_tables_names | tr '\n' ' ')"
+fi
+
 finish
