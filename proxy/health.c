@@ -119,7 +119,8 @@ bool health_node_eligible(const struct k8s_node *node)
 }
 
 /**
- * struct hc_want - a listener the rules of a sync call for.
+ * struct hc_want - a listener the rules of a sync call for: Service ns/name's
+ * health-check port on addr (or every address).
  * @local: the Service's local ready endpoints when those rules were built.
  */
 struct hc_want {
@@ -133,16 +134,12 @@ struct hc_want {
 
 /**
  * struct listener - one open health-check port of one Service.
- * @local: what it answers with: the count of the last committed sync.
+ * @want: the note of the last committed sync that calls for it; its
+ *	@local is what the port answers with.
  */
 struct listener {
 	struct hcports *owner;
-	char *ns;
-	char *name;
-	uint16_t port;
-	struct k8s_addr addr;
-	bool any_addr;
-	size_t local;
+	struct hc_want want;
 	struct server *server;
 	char *last_error; /* kind of the previous failed attempt, NULL once open */
 	bool wanted;	  /* named by the commit being made */
@@ -150,8 +147,8 @@ struct listener {
 
 /**
  * struct hcports - the listeners, and the notes of the sync in flight.
- * @pending: what the last hcports_prepare() found (n_pending entries);
- *	@prepared: whether it is still to be committed.
+ * @pending: what the last hcports_prepare() found (n_pending entries), until
+ *	hcports_commit() moves it into the listeners.
  */
 struct hcports {
 	struct loop *loop;
@@ -163,7 +160,6 @@ struct hcports {
 	size_t n;
 	struct hc_want *pending;
 	size_t n_pending;
-	bool prepared;
 };
 
 static void answer(const struct server_request *req, struct server_response *resp, void *arg)
@@ -173,9 +169,9 @@ static void answer(const struct server_request *req, struct server_response *res
 	bool healthy = h->healthy(h->arg);
 
 	(void)req;
-	resp->status = l->local > 0 && healthy ? 200 : 503;
+	resp->status = l->want.local > 0 && healthy ? 200 : 503;
 	resp->content_type = "application/json";
-	health_service_body(&resp->body, l->ns, l->name, l->local, healthy);
+	health_service_body(&resp->body, l->want.ns, l->want.name, l->want.local, healthy);
 }
 
 struct hcports *hcports_new(struct loop *l, const struct featuregate_set *gates,
@@ -191,12 +187,17 @@ struct hcports *hcports_new(struct loop *l, const struct featuregate_set *gates,
 	return h;
 }
 
+static void want_fini(struct hc_want *w)
+{
+	free(w->ns);
+	free(w->name);
+}
+
 static void listener_free(struct listener *l)
 {
 	server_free(l->server);
 	free(l->last_error);
-	free(l->ns);
-	free(l->name);
+	want_fini(&l->want);
 	free(l);
 }
 
@@ -204,14 +205,11 @@ static void pending_clear(struct hcports *h)
 {
 	size_t i;
 
-	for (i = 0; i < h->n_pending; i++) {
-		free(h->pending[i].ns);
-		free(h->pending[i].name);
-	}
+	for (i = 0; i < h->n_pending; i++)
+		want_fini(&h->pending[i]);
 	free(h->pending);
 	h->pending = NULL;
 	h->n_pending = 0;
-	h->prepared = false;
 }
 
 void hcports_free(struct hcports *h)
@@ -227,37 +225,39 @@ void hcports_free(struct hcports *h)
 	free(h);
 }
 
+/* Whether a and b are the same listener (their counts aside). */
+static bool same_listener(const struct hc_want *a, const struct hc_want *b)
+{
+	return a->port == b->port && strcmp(a->ns, b->ns) == 0 && strcmp(a->name, b->name) == 0 &&
+	       a->any_addr == b->any_addr && (a->any_addr || k8s_addr_cmp(&a->addr, &b->addr) == 0);
+}
+
 static struct listener *find(struct hcports *h, const struct hc_want *w)
 {
 	size_t i;
 
-	for (i = 0; i < h->n; i++) {
-		struct listener *l = h->ls[i];
-
-		if (l->port == w->port && strcmp(l->ns, w->ns) == 0 &&
-		    strcmp(l->name, w->name) == 0 && l->any_addr == w->any_addr &&
-		    (w->any_addr || k8s_addr_cmp(&l->addr, &w->addr) == 0))
-			return l;
-	}
+	for (i = 0; i < h->n; i++)
+		if (same_listener(&h->ls[i]->want, w))
+			return h->ls[i];
 	return NULL;
 }
 
-static void want(struct hcports *h, const struct hc_want *w)
+/* Takes w's strings when a new listener needs them; w is left to want_fini(). */
+static void want(struct hcports *h, struct hc_want *w)
 {
 	struct listener *l = find(h, w);
 
-	if (!l) {
+	if (l) {
+		l->want.local = w->local;
+	} else {
 		l = xcalloc(1, sizeof(*l));
 		l->owner = h;
-		l->ns = xstrdup(w->ns);
-		l->name = xstrdup(w->name);
-		l->port = w->port;
-		l->any_addr = w->any_addr;
-		l->addr = w->addr;
+		l->want = *w;
+		w->ns = NULL;
+		w->name = NULL;
 		h->ls = xreallocarray(h->ls, h->n + 1, sizeof(*h->ls));
 		h->ls[h->n++] = l;
 	}
-	l->local = w->local;
 	l->wanted = true;
 }
 
@@ -271,7 +271,7 @@ static void report(struct hcports *h, struct listener *l, const char *key, const
 		l->last_error = xstrdup(key);
 	}
 	if (h->report)
-		h->report(l->ns, l->name, msg, repeated, h->arg);
+		h->report(l->want.ns, l->want.name, msg, repeated, h->arg);
 }
 
 static void note(struct hcports *h, const struct k8s_service *spec, uint16_t port,
@@ -311,7 +311,6 @@ void hcports_prepare(struct hcports *h, const struct model *m, const struct k8s_
 			note(h, svcs[i]->spec, port, &addrs[k], local);
 	}
 	free(svcs);
-	h->prepared = true;
 }
 
 /* Opens the listeners that are not open; returns how many could not be. */
@@ -341,8 +340,8 @@ static size_t open_missing(struct hcports *h)
 			report(h, l, "descriptors", err.msg);
 			continue;
 		}
-		l->server = server_new(h->loop, l->any_addr ? NULL : &l->addr, l->port, answer, l,
-				       &err);
+		l->server = server_new(h->loop, l->want.any_addr ? NULL : &l->want.addr,
+				       l->want.port, answer, l, &err);
 		if (l->server)
 			in_use += FDLIMIT_PER_LISTENER;
 		if (!l->server) {
@@ -360,8 +359,6 @@ size_t hcports_commit(struct hcports *h)
 {
 	size_t i, k;
 
-	if (!h->prepared)
-		return open_missing(h);
 	for (i = 0; i < h->n; i++)
 		h->ls[i]->wanted = false;
 	for (i = 0; i < h->n_pending; i++)
@@ -397,7 +394,7 @@ long hcports_local_endpoints(const struct hcports *h, const char *ns, const char
 	size_t i;
 
 	for (i = 0; i < h->n; i++)
-		if (strcmp(h->ls[i]->ns, ns) == 0 && strcmp(h->ls[i]->name, name) == 0)
-			return (long)h->ls[i]->local;
+		if (strcmp(h->ls[i]->want.ns, ns) == 0 && strcmp(h->ls[i]->want.name, name) == 0)
+			return (long)h->ls[i]->want.local;
 	return -1;
 }

@@ -90,8 +90,10 @@ void hcports_free(struct hcports *h);
  *	health-check node port, on each of addrs, NULL/0: every address) and
  *	each Service's local ready endpoint count. m is not kept.
  * hcports_commit: that sync succeeded: opens and closes listeners to match
- *	the last prepare and answers with its counts from now on. A sync that
- *	fails is never committed; the next prepare replaces its notes.
+ *	the last prepare and answers with its counts from now on. Every commit
+ *	follows its own prepare (a sync that is applied was built first); a
+ *	sync that fails is never committed, and the next prepare replaces its
+ *	notes.
  * hcports_retry: opens the listeners of the last commit that could not be
  *	bound (it reads no model).
  * Commit and retry return the number of ports that could not be bound.
@@ -101,13 +103,14 @@ void hcports_prepare(struct hcports *h, const struct model *m, const struct k8s_
 size_t hcports_commit(struct hcports *h);
 size_t hcports_retry(struct hcports *h);
 
-/* Number of open listeners. */
-size_t hcports_count(const struct hcports *h);
-
 /*
- * The local endpoint count the health-check port of Service ns/name answers
- * with (as of the last commit), or -1 when kproxy keeps no listener for it.
+ * What the listeners are, for the unit tests (kproxy itself only sees the
+ * answers): hcports_count is the number of open listeners;
+ * hcports_local_endpoints the local endpoint count the health-check port of
+ * Service ns/name answers with (as of the last commit), or -1 when kproxy
+ * keeps no listener for it.
  */
+size_t hcports_count(const struct hcports *h);
 long hcports_local_endpoints(const struct hcports *h, const char *ns, const char *name);
 
 #endif

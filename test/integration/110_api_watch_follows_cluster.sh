@@ -33,9 +33,11 @@ set -u
 # shellcheck source=test/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init "$@"
+# shellcheck source=test/integration/faults.sh
+. "$INTEGRATION_DIR/faults.sh"
 
 ns_add node-a
-ns_add ref
+ref_up
 # The node's address, on a veth pair whose both ends stay in the namespace.
 ip -n "$P-node-a" link add eth0 type veth peer name eth1 || fail "cannot create node-a's eth0"
 ip -n "$P-node-a" addr add 192.0.2.10/24 dev eth0
@@ -51,101 +53,26 @@ b1 node-b 198.18.2.2
 b2 node-b 198.18.2.3
 EOF
 
-# Not through in_ns: $! must be the server's pid.
-ip netns exec "$P-node-a" "$PY" "$INTEGRATION_DIR/../fakeapi.py" --port 0 \
-	>"$TMP/fakeapi.out" 2>"$TMP/fakeapi.err" &
-echo $! >"$TMP/fakeapi.pid"
-wait_until 10 grep -q '^PORT ' "$TMP/fakeapi.out" ||
-	fail "the fake API server did not start: $(cat "$TMP/fakeapi.err")"
-API=http://127.0.0.1:$(awk '/^PORT / { print $2 }' "$TMP/fakeapi.out")
+start_api --port 0
 echo '{"apiVersion": "v1", "kind": "List", "items": []}' >"$TMP/api.json"
 
 # ---- helpers ----------------------------------------------------------------
 
-api() {
-	in_ns node-a "$PY" "$INTEGRATION_DIR/apictl.py" "$API" "$@"
-}
-
-# api_state [--before CMD] [--after CMD]: makes the API server hold the state
-# described on stdin (state.py's language), in one atomic control request
-# with the CMDs; $TMP/api.json is what it holds.
-api_state() {
-	set_state "$TMP/want.json"
-	api sync "$TMP/want.json" "$TMP/api.json" "$@" >"$TMP/apictl.out" ||
-		fail "apictl sync: $(cat "$TMP/apictl.out")"
-	mv "$TMP/want.json" "$TMP/api.json"
-}
-
 # start_api_kproxy: starts $KPROXY --master in node-a, in the background
-# (callers wait for what they expect). The pid and log files are the ones
-# lib.sh's finish and cleanup look at.
+# (callers wait for what they expect).
 start_api_kproxy() {
-	echo "==== $(date +%T) start: $KPROXY --master $API" >>"$TMP/kproxy-node-a.log"
-	ip netns exec "$P-node-a" "$KPROXY" --master "$API" --hostname-override node-a \
-		--cluster-cidr "$CLUSTER_CIDR" --iptables-backend "$BACKEND" \
-		--iptables-min-sync-period 0 --iptables-sync-period 5s \
-		>>"$TMP/kproxy-node-a.log" 2>&1 &
-	echo $! >"$TMP/kproxy-node-a.pid"
+	launch_kproxy_flags node-a --master "$API" --iptables-sync-period 5s
 }
 
 debug_rules() {
 	in_ns node-a curl -s -f -m 5 "http://127.0.0.1:10249/debug/rules${1:-}"
 }
 
-# norm: iptables-save output in a canonical order (tables and chains sorted,
-# rules in their order within each chain), without counters and comments:
-# chains created by later syncs are listed later, which means nothing.
-norm() {
-	sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]$/[0:0]/' |
-		awk -v OFS='\t' '
-			/^\*/ { t = $1; next }
-			/^:/ { print t, 0, $1, 0, $0; next }
-			/^-A / { print t, 1, $2, sprintf("%08d", NR), $0; next }' |
-		sort -t "$(printf '\t')" -k1,1 -k2,2 -k3,3 -k4,4 | cut -f 5-
-}
-
-kernel() {
-	ipt_save node-a | norm
-}
-
-dry_run() {
-	"$KPROXY" --dry-run --from-file "$TMP/api.json" --hostname-override node-a \
-		--cluster-cidr "$CLUSTER_CIDR" 2>"$TMP/dry.err"
-}
-
-# ref_load: the kernel state --dry-run's payload of the API's state gives in a
-# fresh namespace, in $TMP/ref.
-ref_load() {
-	dry_run >"$TMP/dry.txt" || fail "--dry-run failed: $(cat "$TMP/dry.err")"
-	in_ns ref "$IPT_RESTORE" <"$TMP/dry.txt" || fail "the --dry-run payload does not load"
-	in_ns ref "$IPT_SAVE" | norm >"$TMP/ref"
-}
-
-# shellcheck disable=SC2317 # called through wait_until
-kernel_is_ref() {
-	kernel >"$TMP/kernel"
-	SEEN=$(diff "$TMP/ref" "$TMP/kernel" | grep -c '^[<>]')
-	[ "$SEEN" -eq 0 ] && SEEN="identical"
-	[ "$SEEN" = identical ]
-}
-
-# converge DESC [DEADLINE]: the kernel comes to hold exactly the rules of the
-# --dry-run payload of the API's state.
-converge() {
-	ref_load
-	if wait_until "${2:-15}" kernel_is_ref; then
-		pass "$1: the kernel holds the --dry-run rules of the API's state"
-	else
-		check_failed "$1: after ${2:-15}s the kernel differs from --dry-run's rules by $SEEN lines:"
-		diff -u "$TMP/ref" "$TMP/kernel" | head -n 40
-	fi
-}
-
 # pending_is_dry_run DESC: the full payload kproxy would write now is the
 # --dry-run payload, less the "-I BASE 1 ... -j KPROXY-..." lines: kproxy
 # inserts those jumps only where they are missing.
 pending_is_dry_run() {
-	dry_run | grep -v '^-I ' >"$TMP/dry.full"
+	dry_run "$TMP/api.json" node-a | grep -v '^-I ' >"$TMP/dry.full"
 	debug_rules '?pending=1' | grep -v '^-I ' >"$TMP/pending.full"
 	if cmp -s "$TMP/dry.full" "$TMP/pending.full"; then
 		pass "$1: /debug/rules?pending=1 is the --dry-run payload ($(wc -l <"$TMP/dry.full") lines, jumps aside)"
@@ -174,15 +101,6 @@ payload_lacks() {
 	fi
 }
 
-# kernel_lacks DESC PATTERN: no rule in the kernel matches PATTERN.
-kernel_lacks() {
-	if ipt_save node-a | grep -q -E -- "$2"; then
-		check_failed "$1: the kernel still has /$2/: $(ipt_save node-a | grep -E -- "$2" | head -n 2)"
-	else
-		pass "$1: no rule matches /$2/"
-	fi
-}
-
 # step DESC [apictl options] < STATE: the API server changes to STATE; the
 # rules must follow.
 step() {
@@ -191,69 +109,15 @@ step() {
 	_mark=$(applied_count node-a)
 	api_state "$@"
 	wait_applied node-a "$_mark" 15
-	converge "$_desc"
+	converge "$_desc" node-a "$TMP/api.json"
 	pending_is_dry_run "$_desc"
 }
 
-snapshot() {
-	kernel >"$TMP/snap.kernel"
-	debug_rules >"$TMP/snap.rules"
-}
-
-# shellcheck disable=SC2317 # called through holds
-unchanged() {
-	kernel >"$TMP/kernel"
-	cmp -s "$TMP/snap.kernel" "$TMP/kernel"
-}
-
+# payload_unchanged: predicate: the kernel's rules are those of the last
+# snapshot and /debug/rules is $TMP/snap.rules.
 # shellcheck disable=SC2317 # called through holds
 payload_unchanged() {
-	unchanged && debug_rules | cmp -s "$TMP/snap.rules" -
-}
-
-# rules_kept DESC [SECONDS]: the kernel's rules are those of the last
-# snapshot (and stay so for SECONDS), and kproxy still runs. /debug/rules is
-# not compared: a sync that changes nothing (after a relist) is still a sync.
-rules_kept() {
-	if ! kproxy_running node-a; then
-		check_failed "$1: kproxy exited"
-	elif unchanged && holds "${2:-0}" unchanged; then
-		pass "$1: the last good rules stay${2:+ (watched for $2 s)}"
-	else
-		check_failed "$1: the rules changed:"
-		diff -u "$TMP/snap.kernel" "$TMP/kernel" | head -n 30
-	fi
-}
-
-# holds SECONDS CMD...: CMD keeps succeeding, polled every 0.1 s, for
-# SECONDS (a bounded observation of something that must NOT happen).
-holds() {
-	_h_end=$(($(now_cs) + $1 * 100))
-	shift
-	while [ "$(now_cs)" -lt "$_h_end" ]; do
-		"$@" >/dev/null 2>&1 || return 1
-		sleep 0.1
-	done
-}
-
-log_lines() {
-	wc -l <"$TMP/kproxy-node-a.log"
-}
-
-# shellcheck disable=SC2317 # called through wait_until
-logged_since() {
-	tail -n +"$(($1 + 1))" "$TMP/kproxy-node-a.log" | grep -q -E -- "$2"
-}
-
-# expect_log DESC MARK PATTERN [DEADLINE]: kproxy logs a line matching
-# PATTERN after line MARK of its log.
-expect_log() {
-	if wait_until "${4:-10}" logged_since "$2" "$3"; then
-		pass "$1: kproxy logs: $(tail -n +"$(($2 + 1))" "$TMP/kproxy-node-a.log" |
-			grep -E -- "$3" | head -n 1 | cut -c 1-150)"
-	else
-		check_failed "$1: kproxy logged nothing matching /$3/"
-	fi
+	kernel_unchanged node-a && debug_rules | cmp -s "$TMP/snap.rules" -
 }
 
 # watching_again DESC MARK [RESOURCE...]: each RESOURCE (default: every
@@ -281,13 +145,13 @@ eps lb a1 b1
 EOF
 start_api_kproxy
 wait_applied node-a 0 20
-if dry_run >"$TMP/dry.txt" && debug_rules >"$TMP/first.txt" && cmp -s "$TMP/dry.txt" "$TMP/first.txt"; then
+if dry_run "$TMP/api.json" node-a >"$TMP/dry.txt" && debug_rules >"$TMP/first.txt" && cmp -s "$TMP/dry.txt" "$TMP/first.txt"; then
 	pass "start: the first sync's payload is byte for byte --dry-run's ($(wc -l <"$TMP/dry.txt") lines)"
 else
 	check_failed "start: the first sync's payload differs from --dry-run's:"
 	diff -u "$TMP/dry.txt" "$TMP/first.txt" | head -n 40
 fi
-converge "start"
+converge "start" node-a "$TMP/api.json"
 
 step "create a service" <<EOF
 svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
@@ -318,7 +182,7 @@ svc new 198.19.0.93 http:tcp:80:8080
 eps new a2
 EOF
 payload_has "update endpoints" '--comment "?it/web:http -> 198\.18\.1\.3:8080'
-kernel_lacks "update endpoints" '"it/web:http -> 198\.18\.2\.2:8080"'
+kernel_lacks "update endpoints" node-a '"it/web:http -> 198\.18\.2\.2:8080"'
 
 step "update a service (other: new cluster IP and port)" <<EOF
 svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
@@ -331,7 +195,7 @@ svc new 198.19.0.93 http:tcp:80:8080
 eps new a2
 EOF
 payload_has "update a service" '-d 198\.19\.0\.95 .*--dport 8081'
-kernel_lacks "update a service" '198\.19\.0\.91'
+kernel_lacks "update a service" node-a '198\.19\.0\.91'
 
 step "delete an EndpointSlice (new has no endpoints)" <<EOF
 svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
@@ -361,7 +225,7 @@ eps lb a1 b1
 EOF
 payload_has "delete a service" '^:KPROXY-SERVICES '
 payload_lacks "delete a service" '198\.19\.0\.93'
-kernel_lacks "delete a service" "198\\.19\\.0\\.93|$new_svc|$new_sep"
+kernel_lacks "delete a service" node-a "198\\.19\\.0\\.93|$new_svc|$new_sep"
 
 # ---- c: the API server misbehaves --------------------------------------------
 #
@@ -375,7 +239,7 @@ kernel_lacks "delete a service" "198\\.19\\.0\\.93|$new_svc|$new_sep"
 # follow are refused with "Retry-After: 2". A refused list must not look like
 # an empty one (that would drop every service) and the retries must wait as
 # asked; the change made meanwhile arrives with the third list.
-snapshot
+snapshot node-a
 mark=$(api requests)
 api_state --before '[{"op": "error_410", "resource": "services"}, {"op": "fail", "status": 429, "count": 2, "retry_after": 2, "match": "/api/v1/services"}]' <<EOF
 svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
@@ -391,7 +255,7 @@ timeline_pid=$!
 # must hold exactly the old rules.
 # shellcheck disable=SC2016 # evaluated by wait_until
 if wait_until 10 eval '[ "$(wc -l <"$TMP/timeline")" -ge 2 ]'; then
-	rules_kept "429: two services lists refused"
+	rules_kept "429: two services lists refused" node-a
 else
 	check_failed "429: kproxy did not list services twice in 10 s: $(cat "$TMP/timeline")"
 fi
@@ -405,18 +269,18 @@ if wait "$timeline_pid"; then
 else
 	check_failed "429: kproxy did not list services a third time: $(cat "$TMP/timeline")"
 fi
-converge "429: after the refusals, the change made meanwhile arrives" 15
+converge "429: after the refusals, the change made meanwhile arrives" node-a "$TMP/api.json" 15
 
 # 2. 410 on the EndpointSlices and Node watches (as after etcd compaction):
 # a relist that changes nothing in the kernel.
-snapshot
+snapshot node-a
 mark=$(api requests)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 api cmd '[{"op": "error_410", "resource": "endpointslices"}, {"op": "error_410", "resource": "nodes"}]' >/dev/null
-expect_log "410" "$lines" 'watch endpointslices: too old resource version.*listing again'
-expect_log "410" "$lines" 'watch nodes: too old resource version.*listing again'
+expect_log "410" node-a "$lines" 'watch endpointslices: too old resource version.*listing again'
+expect_log "410" node-a "$lines" 'watch nodes: too old resource version.*listing again'
 watching_again "410" "$mark" endpointslices nodes
-rules_kept "410, relisted"
+rules_kept "410, relisted" node-a
 step "410: the next change" <<EOF
 svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
 eps web a1 a3
@@ -429,9 +293,9 @@ EOF
 # 3. The EndpointSlices watch closes in the middle of an event; the change
 # made right after is replayed by the next watch from the last good
 # resourceVersion.
-snapshot
+snapshot node-a
 mark=$(api requests)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 api_state --before '[{"op": "raw", "resource": "endpointslices", "data": "{\"type\": \"MODIFIED\", \"object\": {\"kind\": \"EndpointSlice\", \"metadata\": {\"name\": \"web-1\", \"namespace\": \"it\", \"resourceVersion\": \"999999\"}, \"endpoints\": [{\"addre"}, {"op": "close_streams", "clean": false, "resource": "endpointslices"}]' <<EOF
 svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
 eps web a2 a3
@@ -440,15 +304,15 @@ eps other b1 b2
 svc lb 198.19.0.92 lb=198.51.100.92 etp=Local http:tcp:80:8080:30092
 eps lb a1 b1
 EOF
-expect_log "close mid-event" "$lines" 'watch endpointslices: connection lost'
-converge "close mid-event: the change made meanwhile arrives" 20
+expect_log "close mid-event" node-a "$lines" 'watch endpointslices: connection lost'
+converge "close mid-event: the change made meanwhile arrives" node-a "$TMP/api.json" 20
 watching_again "close mid-event" "$mark" endpointslices
 
 # 4. Garbage on the EndpointSlices watch, followed by a good event: the
 # stream is dropped at the garbage and the good event is replayed.
-snapshot
+snapshot node-a
 mark=$(api requests)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 api_state --before '{"op": "raw", "resource": "endpointslices", "data": "this is not JSON\n"}' <<EOF
 svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
 eps web a1 a3
@@ -457,15 +321,15 @@ eps other b1 b2
 svc lb 198.19.0.92 lb=198.51.100.92 etp=Local http:tcp:80:8080:30092
 eps lb a1 b1
 EOF
-expect_log "garbage event" "$lines" 'not a JSON object'
-converge "garbage event: the change after it arrives" 20
+expect_log "garbage event" node-a "$lines" 'not a JSON object'
+converge "garbage event: the change after it arrives" node-a "$TMP/api.json" 20
 watching_again "garbage event" "$mark" endpointslices
 
 # 5. Bad objects: a Service update with a port out of range and a slice
 # update with an address that is not one keep their last good versions; a
 # new bad Service gets no rules. Fixing them converges.
-snapshot
-lines=$(log_lines)
+snapshot node-a
+lines=$(log_lines node-a)
 api_state <<EOF
 svc web 198.19.0.90 http:tcp:70000:8080:30090 dns:udp:53:5353
 eps web a1 a3
@@ -476,11 +340,11 @@ eps lb a1 b1
 svc bad 198.19.0.97 http:tcp:80:8080:99999
 eps bad a1
 EOF
-expect_log "bad objects" "$lines" 'it/web.*70000'
-expect_log "bad objects" "$lines" '198\.18\.2\.300'
-expect_log "bad objects" "$lines" 'it/bad.*99999'
-rules_kept "bad objects" 1
-kernel_lacks "bad objects" '198\.19\.0\.97'
+expect_log "bad objects" node-a "$lines" 'it/web.*70000'
+expect_log "bad objects" node-a "$lines" '198\.18\.2\.300'
+expect_log "bad objects" node-a "$lines" 'it/bad.*99999'
+rules_kept "bad objects" node-a 1
+kernel_lacks "bad objects" node-a '198\.19\.0\.97'
 step "bad objects fixed" <<EOF
 svc web 198.19.0.90 http:tcp:8080:8080:30090 dns:udp:53:5353
 eps web a1 a3
@@ -497,7 +361,8 @@ EOF
 # 180 s), so a stall is tested only for keeping the rules: the change made
 # meanwhile must not half-apply. Then the stalled connection dies, and the
 # next watch brings the change.
-snapshot
+snapshot node-a
+debug_rules >"$TMP/snap.rules"
 api cmd '{"op": "stall", "resource": "services"}' >/dev/null
 api_state <<EOF
 svc web 198.19.0.90 http:tcp:8080:8080:30090 dns:udp:53:5353
@@ -516,18 +381,18 @@ else
 fi
 mark=$(api requests)
 api cmd '{"op": "close_streams", "clean": false, "resource": "services"}' >/dev/null
-converge "stall, then the connection drops: the change made meanwhile arrives" 20
+converge "stall, then the connection drops: the change made meanwhile arrives" node-a "$TMP/api.json" 20
 watching_again "stall" "$mark" services
 
 # 7. An event larger than kproxy's 16 MiB cap on the services watch: it is
 # refused without being held, and kproxy lists again.
-snapshot
+snapshot node-a
 mark=$(api requests)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 api cmd '{"op": "huge", "resource": "services", "bytes": 17825792}' >/dev/null
-expect_log "huge event" "$lines" 'larger than'
+expect_log "huge event" node-a "$lines" 'larger than'
 watching_again "huge event" "$mark" services
-rules_kept "huge event"
+rules_kept "huge event" node-a
 step "huge event: the next change" <<EOF
 svc web 198.19.0.90 http:tcp:8080:8080:30090 dns:udp:53:5353
 eps web a1 a2 a3
@@ -541,7 +406,7 @@ EOF
 # kernel does not change, and the first sync writes the --dry-run payload
 # less the jumps already in place. The new kproxy also starts with a fresh
 # backoff for the API server restart that follows.
-snapshot
+snapshot node-a
 if stop_kproxy node-a; then
 	pass "kproxy restart: exits 0 on SIGTERM"
 else
@@ -550,8 +415,8 @@ fi
 applied=$(applied_count node-a)
 start_api_kproxy
 wait_applied node-a "$applied" 20
-rules_kept "kproxy restart with a healthy API server"
-dry_run | grep -v '^-I ' >"$TMP/dry.full"
+rules_kept "kproxy restart with a healthy API server" node-a
+dry_run "$TMP/api.json" node-a | grep -v '^-I ' >"$TMP/dry.full"
 if debug_rules | cmp -s "$TMP/dry.full" -; then
 	pass "kproxy restart: its first sync is the --dry-run payload less the jumps in place"
 else
@@ -563,24 +428,24 @@ fi
 # and its slice are deleted and web's slice changes meanwhile. The watches
 # from the old resourceVersion get 410, and the relist must find the
 # deletions that no watch reported.
-snapshot
+snapshot node-a
 mark=$(api requests)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 api_state --before '{"op": "restart"}' <<EOF
 svc web 198.19.0.90 http:tcp:8080:8080:30090 dns:udp:53:5353
 eps web a1 a2 a3 b1
 svc other 198.19.0.98 http:tcp:8081:8080
 eps other b2
 EOF
-expect_log "API restart" "$lines" 'services: 1 objects deleted while not watching' 20
-expect_log "API restart" "$lines" 'endpointslices: 1 objects deleted while not watching' 20
-converge "API restart: lb deleted meanwhile, web changed" 20
-kernel_lacks "API restart" '198\.19\.0\.92|198\.51\.100\.92'
+expect_log "API restart" node-a "$lines" 'services: 1 objects deleted while not watching' 20
+expect_log "API restart" node-a "$lines" 'endpointslices: 1 objects deleted while not watching' 20
+converge "API restart: lb deleted meanwhile, web changed" node-a "$TMP/api.json" 20
+kernel_lacks "API restart" node-a '198\.19\.0\.92|198\.51\.100\.92'
 watching_again "API restart" "$mark"
 
 # ---- d: kproxy restarts while the API server refuses -------------------------
 
-snapshot
+snapshot node-a
 if stop_kproxy node-a; then
 	pass "kproxy restart: exits 0 on SIGTERM"
 else
@@ -600,7 +465,7 @@ if api timeline "$mark" 6 15 >"$TMP/timeline"; then
 else
 	check_failed "kproxy restart, API refusing: kproxy sent only $(wc -l <"$TMP/timeline") requests"
 fi
-rules_kept "kproxy restart, API refusing everything" 1
+rules_kept "kproxy restart, API refusing everything" node-a 1
 # Now only EndpointSlices are refused: services and the node are listed,
 # but a sync now would reject every service as having no endpoints.
 mark=$(api requests)
@@ -610,7 +475,7 @@ if wait_until 15 api watching "$mark" services nodes; then
 else
 	check_failed "kproxy restart: services and the node are not watched: $(api watching "$mark")"
 fi
-rules_kept "kproxy restart, EndpointSlices refused" 1
+rules_kept "kproxy restart, EndpointSlices refused" node-a 1
 if [ "$(applied_count node-a)" -eq "$applied" ]; then
 	pass "kproxy restart: no sync before every kind is listed"
 else
@@ -618,7 +483,7 @@ else
 fi
 api cmd '{"op": "fail", "status": 503, "count": 0}' >/dev/null
 wait_applied node-a "$applied" 40
-converge "kproxy restart: the API answers again; other, deleted meanwhile, is gone" 15
-kernel_lacks "kproxy restart" '198\.19\.0\.98'
+converge "kproxy restart: the API answers again; other, deleted meanwhile, is gone" node-a "$TMP/api.json" 15
+kernel_lacks "kproxy restart" node-a '198\.19\.0\.98'
 
 finish

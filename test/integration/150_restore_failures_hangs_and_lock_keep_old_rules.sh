@@ -71,15 +71,6 @@ converge "before the faults" node-a "$STATE"
 loop_start pod a2 tcp 198.19.0.150 80
 loop_start client client tcp 192.0.2.10 30150
 
-log_lines() {
-	wc -l <"$TMP/kproxy-node-a.log"
-}
-
-# shellcheck disable=SC2317 # called through wait_until
-logged_since() {
-	tail -n +"$(($1 + 1))" "$TMP/kproxy-node-a.log" | grep -q -E -- "$2"
-}
-
 # restore_children: kproxy's children that are (or pretend to be)
 # iptables-restore, and zombies among its children.
 restore_children() {
@@ -131,7 +122,7 @@ fault_ends() {
 snapshot node-a
 FAILURES0=$(metric node-a kproxy_sync_proxy_rules_iptables_restore_failures_total)
 eventually 5 "before fault 1: /healthz is 200" healthz_is node-a 200
-lines=$(log_lines)
+lines=$(log_lines node-a)
 touch "$TMP/fail-restore"
 set_state "$STATE" <<EOF
 $web
@@ -142,7 +133,7 @@ EOF
 fault_begins "1. restore fails"
 expect_names "1. restore fails: service old, deleted meanwhile, still answers" "b1" \
 	a2 tcp 198.19.0.159 80 5
-if logged_since "$lines" 'made to fail by the test'; then
+if logged_since node-a "$lines" 'made to fail by the test'; then
 	pass "1. restore fails: the restore's error is logged"
 else
 	check_failed "1. restore fails: the restore's error is not in the log"
@@ -156,7 +147,7 @@ expect_names "1. restore fails, fault gone: service old is gone" "ERROR-timeout"
 
 snapshot node-a
 FAILURES0=$(metric node-a kproxy_sync_proxy_rules_iptables_restore_failures_total)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 rm -f "$TMP/corrupted-line"
 touch "$TMP/corrupt-restore"
 set_state "$STATE" <<EOF
@@ -199,7 +190,7 @@ fault_ends "1b. a payload line refused" new1b 198.19.0.154 b1
 
 snapshot node-a
 FAILURES0=$(metric node-a kproxy_sync_proxy_rules_iptables_restore_failures_total)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 touch "$TMP/hang-restore"
 set_state "$STATE" <<EOF
 $web
@@ -208,7 +199,7 @@ svc new2 198.19.0.152 http:tcp:80:8080
 eps new2 b1
 EOF
 fault_begins "2. restore hangs"
-if logged_since "$lines" 'iptables-restore killed after [0-9]+ ms'; then
+if logged_since node-a "$lines" 'iptables-restore killed after [0-9]+ ms'; then
 	pass "2. restore hangs: kproxy logs: $(tail -n +"$((lines + 1))" "$TMP/kproxy-node-a.log" |
 		grep -E -o 'iptables-restore killed after [0-9]+ ms' | head -n 1)"
 else
@@ -255,7 +246,7 @@ else
 	snapshot node-a
 	FAILURES0=$(metric node-a kproxy_sync_proxy_rules_iptables_restore_failures_total)
 	eventually 5 "before fault 3: /healthz is 200" healthz_is node-a 200
-	lines=$(log_lines)
+	lines=$(log_lines node-a)
 	# Not through in_ns: $! must be flock's pid.
 	ip netns exec "$P-node-a" flock -x "$XTABLES_LOCKFILE" \
 		sh -c "touch '$TMP/locked'; sleep 10" >"$TMP/flock.log" 2>&1 &
@@ -269,7 +260,7 @@ svc new3 198.19.0.153 http:tcp:80:8080
 eps new3 a1 b1
 EOF
 	fault_begins "3. xtables lock held for 10 s"
-	if wait_until 10 logged_since "$lines" 'holding the xtables lock'; then
+	if wait_until 10 logged_since node-a "$lines" 'holding the xtables lock'; then
 		pass "3. xtables lock: kproxy logs the restore's error: $(tail -n +"$((lines + 1))" \
 			"$TMP/kproxy-node-a.log" | grep -o 'Another app.*lock' | head -n 1)"
 	else

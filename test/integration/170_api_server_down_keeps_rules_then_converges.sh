@@ -41,51 +41,6 @@ add_pod node-a a1 198.18.1.2
 add_pod node-a a2 198.18.1.3
 add_pod node-b b1 198.18.2.2
 
-# start_api [FAKEAPI_FLAG...]: runs test/fakeapi.py in node-a and sets API.
-start_api() {
-	: >"$TMP/fakeapi.out"
-	# Not through in_ns: $! must be the server's pid.
-	ip netns exec "$P-node-a" "$PY" "$INTEGRATION_DIR/../fakeapi.py" "$@" \
-		>"$TMP/fakeapi.out" 2>>"$TMP/fakeapi.err" &
-	echo $! >"$TMP/fakeapi.pid"
-	wait_until 10 grep -q '^PORT ' "$TMP/fakeapi.out" ||
-		fail "the fake API server did not start: $(cat "$TMP/fakeapi.err")"
-	API=http://127.0.0.1:$(awk '/^PORT / { print $2 }' "$TMP/fakeapi.out")
-}
-
-api() {
-	in_ns node-a "$PY" "$INTEGRATION_DIR/apictl.py" "$API" "$@"
-}
-
-log_lines() {
-	wc -l <"$TMP/kproxy-node-a.log"
-}
-
-# shellcheck disable=SC2317 # called through wait_until
-logged_since() {
-	tail -n +"$(($1 + 1))" "$TMP/kproxy-node-a.log" | grep -q -E -- "$2"
-}
-
-# expect_log DESC MARK PATTERN [DEADLINE]: kproxy logs a line matching
-# PATTERN after line MARK of its log.
-expect_log() {
-	if wait_until "${4:-10}" logged_since "$2" "$3"; then
-		pass "$1: kproxy logs: $(tail -n +"$(($2 + 1))" "$TMP/kproxy-node-a.log" |
-			grep -E -- "$3" | head -n 1 | cut -c 1-160)"
-	else
-		check_failed "$1: kproxy logged nothing matching /$3/"
-	fi
-}
-
-# kernel_lacks DESC PATTERN: no rule in node-a's kernel matches PATTERN.
-kernel_lacks() {
-	if ipt_save node-a | grep -q -E -- "$2"; then
-		check_failed "$1: the kernel still has /$2/: $(ipt_save node-a | grep -E -- "$2" | head -n 2)"
-	else
-		pass "$1: no rule matches /$2/"
-	fi
-}
-
 # during_outage: predicate: the rules are the snapshot's, /healthz is 200
 # and kproxy runs; SEEN says what broke.
 # shellcheck disable=SC2317 # called through holds
@@ -120,12 +75,7 @@ eps emptied a1
 EOF
 api sync "$TMP/api.json" >"$TMP/apictl.out" || fail "apictl sync: $(cat "$TMP/apictl.out")"
 
-echo "==== $(date +%T) start: $KPROXY --master $API" >>"$TMP/kproxy-node-a.log"
-ip netns exec "$P-node-a" "$KPROXY" --master "$API" --hostname-override node-a \
-	--cluster-cidr "$CLUSTER_CIDR" --iptables-backend "$BACKEND" \
-	--iptables-min-sync-period 0 --iptables-sync-period 1s \
-	>>"$TMP/kproxy-node-a.log" 2>&1 &
-echo $! >"$TMP/kproxy-node-a.pid"
+launch_kproxy_flags node-a --master "$API"
 wait_applied node-a 0 20
 converge "start" node-a "$TMP/api.json"
 expect_names "start: steady's ClusterIP" "a1 b1" a2 tcp 198.19.0.170 80 20
@@ -139,14 +89,14 @@ loop_start client client tcp 192.0.2.10 30170
 # ---- 2. the API server is gone ----------------------------------------------
 
 snapshot node-a
-lines=$(log_lines)
+lines=$(log_lines node-a)
 applied=$(applied_count node-a)
 down_at=$(now_cs)
 pid=$(cat "$TMP/fakeapi.pid")
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 rm -f "$TMP/fakeapi.pid"
-expect_log "API server killed" "$lines" 'api: .*(connection lost|refused|Couldn.t connect|failed)' 15
+expect_log "API server killed" node-a "$lines" 'api: .*(connection lost|refused|Couldn.t connect|failed)' 15
 
 # The state the server will come back with.
 set_state "$TMP/api2.json" <<EOF
@@ -184,7 +134,7 @@ fi
 
 # ---- 3. the API server is back, with a new history ----------------------------
 
-lines=$(log_lines)
+lines=$(log_lines node-a)
 start_api --port "$port" --rv 100000 --load "$TMP/api2.json"
 up_at=$(now_cs)
 echo "$(date +%T.%N | cut -c 1-12): the API server is back"
@@ -198,12 +148,12 @@ fi
 # How it got there.
 tail -n +"$((lines + 1))" "$TMP/kproxy-node-a.log" | grep -E 'api|sync: applied' | cut -c 1-160 |
 	head -n 20
-expect_log "API back" "$lines" 'services: 1 objects deleted while not watching' 5
-expect_log "API back" "$lines" 'endpointslices: 2 objects deleted while not watching' 5
+expect_log "API back" node-a "$lines" 'services: 1 objects deleted while not watching' 5
+expect_log "API back" node-a "$lines" 'endpointslices: 2 objects deleted while not watching' 5
 expect_names "API back: moving answers from b1 now" "b1" a2 tcp 198.19.0.171 80 10
 expect_names "API back: emptied (slice deleted) is rejected" "ERROR-refused" a2 tcp 198.19.0.173 80 3
 expect_names "API back: fresh answers" "a1 b1" a2 tcp 198.19.0.174 80 20
-kernel_lacks "API back: doomed is gone" '198\.19\.0\.172|it/doomed'
+kernel_lacks "API back: doomed is gone" node-a '198\.19\.0\.172|it/doomed'
 eventually 5 "API back: /healthz is 200" healthz_is node-a 200
 
 loop_stop_all

@@ -74,31 +74,12 @@ mkdir "$PKI"
 		-extfile server.ext -out server.crt
 ) >"$TMP/openssl.log" 2>&1 || fail "openssl failed: $(tail -n 5 "$TMP/openssl.log")"
 
-# Not through in_ns: $! must be the server's pid.
-ip netns exec "$P-node-a" "$PY" "$INTEGRATION_DIR/../fakeapi.py" --port 0 \
-	--tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key" \
-	>"$TMP/fakeapi.out" 2>"$TMP/fakeapi.err" &
-echo $! >"$TMP/fakeapi.pid"
-wait_until 10 grep -q '^PORT ' "$TMP/fakeapi.out" ||
-	fail "the fake API server did not start: $(cat "$TMP/fakeapi.err")"
-API=https://127.0.0.1:$(awk '/^PORT / { print $2 }' "$TMP/fakeapi.out")
+start_api --port 0 --tls-cert "$PKI/server.crt" --tls-key "$PKI/server.key"
+# apictl.py checks the server's certificate too.
+API_CA=$PKI/ca.crt
 echo '{"apiVersion": "v1", "kind": "List", "items": []}' >"$TMP/api.json"
 
 # ---- helpers ----------------------------------------------------------------
-
-api() {
-	in_ns node-a "$PY" "$INTEGRATION_DIR/apictl.py" --ca "$PKI/ca.crt" "$API" "$@"
-}
-
-# api_state [--before CMD] [--after CMD]: makes the API server hold the state
-# described on stdin (state.py's language), in one atomic control request
-# with the CMDs; $TMP/api.json is what it holds.
-api_state() {
-	set_state "$TMP/want.json"
-	api sync "$TMP/want.json" "$TMP/api.json" "$@" >"$TMP/apictl.out" ||
-		fail "apictl sync: $(cat "$TMP/apictl.out")"
-	mv "$TMP/want.json" "$TMP/api.json"
-}
 
 # write_token TOKEN: the token file kubelet would rotate, replaced atomically.
 write_token() {
@@ -133,12 +114,7 @@ EOF
 # start_kc_kproxy KUBECONFIG: starts $KPROXY --kubeconfig in node-a, in the
 # background (callers wait for what they expect).
 start_kc_kproxy() {
-	echo "==== $(date +%T) start: $KPROXY --kubeconfig $1" >>"$TMP/kproxy-node-a.log"
-	ip netns exec "$P-node-a" "$KPROXY" --kubeconfig "$1" --hostname-override node-a \
-		--cluster-cidr "$CLUSTER_CIDR" --iptables-backend "$BACKEND" \
-		--iptables-min-sync-period 0 --iptables-sync-period 1s \
-		>>"$TMP/kproxy-node-a.log" 2>&1 &
-	echo $! >"$TMP/kproxy-node-a.pid"
+	launch_kproxy_flags node-a --kubeconfig "$1"
 }
 
 restart_kproxy() {
@@ -148,39 +124,6 @@ restart_kproxy() {
 		check_failed "$2: the previous kproxy exited $_rc on SIGTERM"
 	fi
 	start_kc_kproxy "$1"
-}
-
-log_lines() {
-	wc -l <"$TMP/kproxy-node-a.log"
-}
-
-# shellcheck disable=SC2317 # called through wait_until
-logged_since() {
-	tail -n +"$(($1 + 1))" "$TMP/kproxy-node-a.log" | grep -q -E -- "$2"
-}
-
-# expect_log DESC MARK PATTERN [DEADLINE]: kproxy logs a line matching
-# PATTERN after line MARK of its log.
-expect_log() {
-	if wait_until "${4:-10}" logged_since "$2" "$3"; then
-		pass "$1: kproxy logs: $(tail -n +"$(($2 + 1))" "$TMP/kproxy-node-a.log" |
-			grep -E -- "$3" | head -n 1 | cut -c 1-170)"
-	else
-		check_failed "$1: kproxy logged nothing matching /$3/"
-	fi
-}
-
-# rules_kept DESC SECONDS: the kernel's rules are those of the last
-# snapshot and stay so for SECONDS, and kproxy still runs.
-rules_kept() {
-	if ! kproxy_running node-a; then
-		check_failed "$1: kproxy exited"
-	elif holds "$2" kernel_unchanged node-a; then
-		pass "$1: the kernel's rules stay as they were (watched for $2 s)"
-	else
-		check_failed "$1: the rules changed:"
-		diff -u "$TMP/snap.node-a" "$TMP/now.node-a" | head -n 30
-	fi
 }
 
 # step DESC < STATE: the API server changes to STATE; the rules must follow.
@@ -320,15 +263,15 @@ fi
 # "other" is deleted meanwhile, which no watch reports.
 
 mark=$(api requests)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 api_state --before '[{"op": "watch_410_http", "value": true}, {"op": "restart"}]' <<EOF
 svc web 198.19.0.200 http:tcp:80:8080:30200 dns:udp:53:5353
 eps web a1 a2 b2
 svc lb 198.19.0.201 lb=198.51.100.201 etp=Local hc=$HC_PORT http:tcp:80:8080:30201
 eps lb a1 b1
 EOF
-expect_log "c. HTTP 410" "$lines" 'watch services: resource version expired; listing again' 30
-expect_log "c. HTTP 410" "$lines" 'services: 1 objects deleted while not watching' 30
+expect_log "c. HTTP 410" node-a "$lines" 'watch services: resource version expired; listing again' 30
+expect_log "c. HTTP 410" node-a "$lines" 'services: 1 objects deleted while not watching' 30
 converge "c. HTTP 410: relisted, other deleted meanwhile is gone" node-a "$TMP/api.json" 30
 if wait_until 30 api watching "$mark"; then
 	pass "c. HTTP 410: kproxy watches every kind again"
@@ -362,7 +305,7 @@ eps lb a1 b1"
 } >"$TMP/desc"
 step "d. $BULK more services" <"$TMP/desc"
 mark=$(api requests)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 {
 	echo "$base"
 	bulk
@@ -371,7 +314,7 @@ lines=$(log_lines)
 } >"$TMP/desc"
 api_state --before '[{"op": "expire_continue", "count": 1}, {"op": "error_410", "resource": "services"}]' \
 	<"$TMP/desc"
-expect_log "d. expired continue token" "$lines" \
+expect_log "d. expired continue token" node-a "$lines" \
 	'list services: continue token expired; listing from the start' 20
 converge "d. expired continue token: the list started over and completed" node-a \
 	"$TMP/api.json" 30
@@ -388,9 +331,9 @@ fi
 
 # ---- e. a CA that did not sign the server ----------------------------------
 
-kernel_norm node-a >"$TMP/snap.node-a"
+snapshot node-a
 applied=$(applied_count node-a)
-lines=$(log_lines)
+lines=$(log_lines node-a)
 restart_kproxy "$TMP/kubeconfig-other-ca" "e. stranger CA"
 mark=$(api requests)
 api_state <<EOF
@@ -398,8 +341,8 @@ $base
 svc late 198.19.0.204 http:tcp:80:8080
 eps late b1 b2
 EOF
-expect_log "e. stranger CA" "$lines" 'api: (list|probe) [a-z/.0-9]*: SSL certificate problem' 15
-rules_kept "e. stranger CA" 3
+expect_log "e. stranger CA" node-a "$lines" 'api: (list|probe) [a-z/.0-9]*: SSL certificate problem' 15
+rules_kept "e. stranger CA" node-a 3
 if [ "$(applied_count node-a)" -eq "$applied" ]; then
 	pass "e. stranger CA: kproxy applied no sync"
 else
@@ -428,18 +371,18 @@ started=$(now_cs)
 applied=$(applied_count node-a)
 restart_kproxy "$TMP/kubeconfig" "g. token rotation"
 wait_applied node-a "$applied" 20
-kernel_norm node-a >"$TMP/snap.node-a"
-lines=$(log_lines)
+snapshot node-a
+lines=$(log_lines node-a)
 api_state --before '[{"op": "require_token", "token": "t2"}, {"op": "close_streams", "clean": false}]' <<EOF
 $base
 svc late 198.19.0.205 http:tcp:80:8080
 eps late b1 b2
 EOF
-expect_log "g. new token required" "$lines" 'api: watch [a-z/.0-9]*: HTTP 401: Unauthorized$' 10
-rules_kept "g. new token required, kproxy has the old one" 3
+expect_log "g. new token required" node-a "$lines" 'api: watch [a-z/.0-9]*: HTTP 401: Unauthorized$' 10
+rules_kept "g. new token required, kproxy has the old one" node-a 3
 write_token t2
 converge "g. token file rotated" node-a "$TMP/api.json" 30
-expect_log "g. token file rotated" "$lines" 'HTTP 401: Unauthorized; retrying with the new token' 5
+expect_log "g. token file rotated" node-a "$lines" 'HTTP 401: Unauthorized; retrying with the new token' 5
 secs=$((($(now_cs) - started) / 100))
 if [ "$secs" -lt 55 ]; then
 	echo "(the token file was re-read through the 401, ${secs}s after kproxy started)"

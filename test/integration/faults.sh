@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 #
-# Helpers of the fault scenarios (150-180) and of test/soak/soak.sh, on top
-# of lib.sh. Sourced after lib.sh and lib_init, not run (test/run.sh runs
-# only test/integration/[0-9]*.sh):
+# Helpers of the scenarios that compare kernels or break things (110 and
+# 150-210) and of test/soak/soak.sh, on top of lib.sh. Sourced after lib.sh
+# and lib_init, not run (test/run.sh runs only test/integration/[0-9]*.sh):
 #
 #	. "$INTEGRATION_DIR/faults.sh"
 #
-# Comparing rules: norm, kernel_norm, ref_up, converge, kernel_unchanged.
+# Comparing rules: norm, kernel_norm, ref_up, converge, snapshot,
+# kernel_unchanged, rules_kept.
 # Traffic: loop_start, loop_stop_all, loop_report.
 # Endpoints: http_status, metric, holds.
 
@@ -96,6 +97,20 @@ kernel_unchanged() {
 	fi
 	SEEN="changed by $(diff "$TMP/snap.$1" "$TMP/now.$1" | grep -c '^[<>]') lines"
 	return 1
+}
+
+# rules_kept DESC NODE [SECONDS]: NODE's rules are those of the last snapshot
+# now and for SECONDS more (default 0: now only), and NODE's kproxy still
+# runs. Only the kernel is compared: a sync that changes nothing is allowed.
+rules_kept() {
+	if ! kproxy_running "$2"; then
+		check_failed "$1: kproxy exited"
+	elif kernel_unchanged "$2" && holds "${3:-0}" kernel_unchanged "$2"; then
+		pass "$1: the kernel's rules stay as they were${3:+ (watched for $3 s)}"
+	else
+		check_failed "$1: the rules changed:"
+		diff -u "$TMP/snap.$2" "$TMP/now.$2" | head -n 30
+	fi
 }
 
 # holds SECONDS CMD...: CMD keeps succeeding, polled every 0.2 s, for

@@ -30,6 +30,11 @@
 # Checks print "PASS: ..." or "FAIL: ..." and go on; finish prints the tally
 # and exits non-zero when any check failed. fail aborts at once (for a broken
 # setup). Every wait polls with a deadline.
+#
+# Besides the state file, kproxy can follow the fake API server (start_api,
+# api_state; see "the fake API server" below). What kproxy logs is checked
+# from a mark on: lines=$(log_lines node-a); ...; expect_log DESC node-a
+# "$lines" PATTERN.
 
 # Pod CIDR of the whole cluster, given to kproxy as --cluster-cidr.
 CLUSTER_CIDR=198.18.0.0/16
@@ -364,16 +369,25 @@ wait_applied() {
 	done
 }
 
-# launch_kproxy NODE STATEFILE [FLAG...]: runs $KPROXY inside NODE in the
-# background (log: $TMP/kproxy-NODE.log, appended to across restarts) and
-# returns at once. --iptables-backend is $BACKEND_FLAG when set (e.g. auto),
-# else $BACKEND.
+# launch_kproxy NODE STATEFILE [FLAG...]: runs $KPROXY --from-file STATEFILE
+# inside NODE in the background (log: $TMP/kproxy-NODE.log, appended to
+# across restarts) and returns at once. --iptables-backend is $BACKEND_FLAG
+# when set (e.g. auto), else $BACKEND.
 launch_kproxy() {
-	_node=$1
-	_state=$2
+	_lk_node=$1
+	_lk_state=$2
 	shift 2
-	echo "==== $(date +%T) start: $KPROXY --from-file $_state $*" >>"$TMP/kproxy-$_node.log"
-	ip netns exec "$P-$_node" "$KPROXY" --from-file "$_state" --hostname-override "$_node" \
+	launch_kproxy_flags "$_lk_node" --from-file "$_lk_state" "$@"
+}
+
+# launch_kproxy_flags NODE FLAG...: the same with the source of the cluster
+# state among FLAGs (--from-file FILE, --master "$API", --kubeconfig FILE).
+# FLAGs come last, so they override the defaults (--iptables-sync-period 1s).
+launch_kproxy_flags() {
+	_node=$1
+	shift
+	echo "==== $(date +%T) start: $KPROXY $*" >>"$TMP/kproxy-$_node.log"
+	ip netns exec "$P-$_node" "$KPROXY" --hostname-override "$_node" \
 		--cluster-cidr "$CLUSTER_CIDR" --iptables-backend "${BACKEND_FLAG:-$BACKEND}" \
 		--iptables-min-sync-period 0 --iptables-sync-period 1s "$@" \
 		>>"$TMP/kproxy-$_node.log" 2>&1 &
@@ -415,12 +429,47 @@ apply_state() {
 	done
 }
 
+# log_lines NODE: how many lines NODE's kproxy log has now: the MARK of
+# logged_since and expect_log, which look only at the lines after it.
+log_lines() {
+	wc -l <"$TMP/kproxy-$1.log"
+}
+
+# logged_since NODE MARK PATTERN: predicate: a line of NODE's kproxy log after
+# line MARK matches the extended regex PATTERN.
+# shellcheck disable=SC2317 # called through wait_until
+logged_since() {
+	tail -n +"$(($2 + 1))" "$TMP/kproxy-$1.log" | grep -q -E -- "$3"
+}
+
+# expect_log DESC NODE MARK PATTERN [DEADLINE]: NODE's kproxy logs a line
+# matching PATTERN after line MARK within DEADLINE seconds (default 10); the
+# check shows the first such line.
+expect_log() {
+	if wait_until "${5:-10}" logged_since "$2" "$3" "$4"; then
+		pass "$1: kproxy logs: $(tail -n +"$(($3 + 1))" "$TMP/kproxy-$2.log" |
+			grep -E -- "$4" | head -n 1 | cut -c 1-170)"
+	else
+		check_failed "$1: kproxy logged nothing matching /$4/"
+	fi
+}
+
 # ipt_save NODE [TABLE]: the backend's iptables-save inside NODE.
 ipt_save() {
 	if [ -n "${2:-}" ]; then
 		in_ns "$1" "$IPT_SAVE" -t "$2"
 	else
 		in_ns "$1" "$IPT_SAVE"
+	fi
+}
+
+# kernel_lacks DESC NODE PATTERN: no rule in NODE's kernel matches the
+# extended regex PATTERN.
+kernel_lacks() {
+	if ipt_save "$2" | grep -q -E -- "$3"; then
+		check_failed "$1: the kernel still has /$3/: $(ipt_save "$2" | grep -E -- "$3" | head -n 2)"
+	else
+		pass "$1: no rule matches /$3/"
 	fi
 }
 
@@ -484,6 +533,47 @@ jumps_first() {
 		return 0
 	fi
 	return 1
+}
+
+# ---- the fake API server ----------------------------------------------------
+#
+# test/fakeapi.py runs in node-a, on its 127.0.0.1, and is driven through
+# apictl.py; a kproxy in node-a follows it with --master "$API" (or a
+# kubeconfig naming it).
+
+# start_api [FLAG...]: starts fakeapi.py with FLAGs (--port 0: any free port;
+# --tls-cert FILE --tls-key FILE: HTTPS), waits until it listens and sets API
+# to its URL. $TMP/fakeapi.pid is its pid (the cleanup kills it).
+start_api() {
+	case " $* " in
+	*" --tls-cert "*) _sa_scheme=https ;;
+	*) _sa_scheme=http ;;
+	esac
+	: >"$TMP/fakeapi.out"
+	# Not through in_ns: $! must be the server's pid.
+	ip netns exec "$P-node-a" "$PY" "$INTEGRATION_DIR/../fakeapi.py" "$@" \
+		>"$TMP/fakeapi.out" 2>>"$TMP/fakeapi.err" &
+	echo $! >"$TMP/fakeapi.pid"
+	wait_until 10 grep -q '^PORT ' "$TMP/fakeapi.out" ||
+		fail "the fake API server did not start: $(cat "$TMP/fakeapi.err")"
+	API=$_sa_scheme://127.0.0.1:$(awk '/^PORT / { print $2 }' "$TMP/fakeapi.out")
+}
+
+# api CMD [ARG...]: apictl.py CMD against the fake API server (see apictl.py
+# for the commands), with "--ca $API_CA" when API_CA is set (HTTPS).
+api() {
+	in_ns node-a "$PY" "$INTEGRATION_DIR/apictl.py" ${API_CA:+--ca "$API_CA"} "$API" "$@"
+}
+
+# api_state [--before CMD] [--after CMD]: makes the API server hold the state
+# described on stdin (state.py's language), in one atomic control request
+# with the CMDs; $TMP/api.json is what it holds (the caller starts it as an
+# empty List, or as what the server was started with).
+api_state() {
+	set_state "$TMP/want.json"
+	api sync "$TMP/want.json" "$TMP/api.json" "$@" >"$TMP/apictl.out" ||
+		fail "apictl sync: $(cat "$TMP/apictl.out")"
+	mv "$TMP/want.json" "$TMP/api.json"
 }
 
 # ---- probes -----------------------------------------------------------------

@@ -197,9 +197,6 @@ static void test_hcports_follow_applied_syncs(void **state)
 	update_fmt(m, HC_SLICE, "");
 	hcports_commit(h);
 	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
-	/* A commit without a new build changes nothing. */
-	hcports_commit(h);
-	assert_int_equal(hcports_local_endpoints(h, "ns", "lb"), 1);
 
 	/* Policy Cluster: the listener goes, once applied. */
 	update_fmt(m, HC_SERVICE, "Cluster", 32123u);
