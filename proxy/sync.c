@@ -841,6 +841,12 @@ bool sync_describe_applied(struct sync *s, struct strbuf *out)
 		"# The last payload applied (%zu bytes after %zu batches) is not kept; this is\n"
 		"# the whole of kproxy's rules for the current state, as one payload.\n",
 		s->last_good_len, s->last_good_batches);
+	/* The rebuild reads the model, which may be ahead of the kernel. */
+	if (sync_oldest_pending(s))
+		strbuf_adds(
+			out,
+			"# Changes not yet applied are included: the kernel does not hold them\n"
+			"# until the next sync succeeds.\n");
 	append_full_build(s, NULL, true, out);
 	return true;
 }

@@ -198,6 +198,7 @@ def main():
         time.sleep(1)
 
     applied, kernel = [], []
+    behind = 0
     for i in range(args.changes):
         addr = "198.18.%d.%d" % (10 + i // 250, 2 + i % 250)
         needle = "--to-destination %s:8080" % addr
@@ -208,15 +209,28 @@ def main():
             raise SystemExit("watch_latency: change %d (%s) not applied in %.0f s" % (i, addr, DEADLINE_S))
         out = subprocess.run(args.save.split() + ["-t", "nat"], capture_output=True, text=True)
         t2 = time.monotonic()
-        put_finish(api)
         if needle not in out.stdout:
-            raise SystemExit(
-                "watch_latency: change %d: /debug/rules has %s but the kernel does not" % (i, addr)
-            )
+            # /debug/rules ran ahead of the kernel: when the last payload
+            # was too large to keep, it is rebuilt from the model, which
+            # already holds the change. Then the kernel is the clock.
+            behind += 1
+            while needle not in out.stdout:
+                if time.monotonic() - t0 > DEADLINE_S:
+                    raise SystemExit(
+                        "watch_latency: change %d: /debug/rules has %s but the kernel does not"
+                        % (i, addr)
+                    )
+                out = subprocess.run(args.save.split() + ["-t", "nat"], capture_output=True, text=True)
+                t2 = time.monotonic()
+            t1 = t2
+        put_finish(api)
         applied.append((t1 - t0) * 1000)
         kernel.append((t2 - t0) * 1000)
     print(summary("applied", applied))
     print(summary("kernel", kernel))
+    if behind:
+        print("note: %d of %d changes were timed by polling the kernel (/debug/rules ran ahead)"
+              % (behind, args.changes))
     return 0
 
 
