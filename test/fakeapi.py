@@ -184,6 +184,18 @@ class Stream:
             and field_match(obj, self.fields)
         )
 
+    def event(self, resource, type_, obj, old):
+        """The event this watch sees for a change, or None. As the real API
+        server does, a MODIFIED that takes an object out of the selector is
+        a DELETED (of the new object), one that brings it in an ADDED."""
+        now = self.matches(resource, obj)
+        if type_ != "MODIFIED" or old is None:
+            return type_ if now else None
+        before = self.matches(resource, old)
+        if now:
+            return "MODIFIED" if before else "ADDED"
+        return "DELETED" if before else None
+
 
 class State:
     def __init__(self, core_only, rv=1):
@@ -191,7 +203,7 @@ class State:
         self.rv = rv
         self.min_rv = rv  # watches from an older resourceVersion get 410
         self.objects = {r: {} for r in RESOURCES}
-        self.history = []  # (rv, resource, type, object)
+        self.history = []  # (rv, resource, type, object, previous object or None)
         self.snapshots = {}
         self.next_snapshot = 1
         self.streams = set()
@@ -205,8 +217,8 @@ class State:
 
     # All methods below run with self.cond held.
 
-    def record(self, resource, type_, obj):
-        self.history.append((self.rv, resource, type_, obj))
+    def record(self, resource, type_, obj, old=None):
+        self.history.append((self.rv, resource, type_, obj, old))
         self.cond.notify_all()
 
     def put(self, obj):
@@ -219,9 +231,10 @@ class State:
         self.rv += 1
         obj.setdefault("metadata", {})["resourceVersion"] = str(self.rv)
         key = obj_key(obj)
-        type_ = "MODIFIED" if key in self.objects[resource] else "ADDED"
+        old = self.objects[resource].get(key)
+        type_ = "MODIFIED" if old is not None else "ADDED"
         self.objects[resource][key] = obj
-        self.record(resource, type_, obj)
+        self.record(resource, type_, obj, old)
 
     def delete(self, kind, namespace, name):
         resource = KIND_TO_RESOURCE[kind]
@@ -634,10 +647,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 stream.inject = []
                 if stream.end is None:
                     while stream.cursor < len(st.history):
-                        _, res, type_, obj = st.history[stream.cursor]
+                        _, res, type_, obj, old = st.history[stream.cursor]
                         stream.cursor += 1
-                        if stream.matches(res, obj):
-                            line = json.dumps({"type": type_, "object": obj})
+                        seen = stream.event(res, type_, obj, old)
+                        if seen:
+                            line = json.dumps({"type": seen, "object": obj})
                             out.append(line.encode() + b"\n")
                 end = stream.end
                 remaining = deadline - time.monotonic()

@@ -227,6 +227,28 @@ payload_has "delete a service" '^:KPROXY-SERVICES '
 payload_lacks "delete a service" '198\.19\.0\.93'
 kernel_lacks "delete a service" node-a "198\\.19\\.0\\.93|$new_svc|$new_sep"
 
+# A Service handed to another proxy (the service-proxy-name label) leaves
+# kproxy's label selector: the API server sends DELETED, and its rules go;
+# when the label goes, ADDED, and they come back.
+step "a service gets another proxy's label (other)" <<EOF
+svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
+eps web a1 a2
+svc other 198.19.0.95 proxy=someone-else http:tcp:8081:8080
+eps other b1
+svc lb 198.19.0.92 lb=198.51.100.92 etp=Local http:tcp:80:8080:30092
+eps lb a1 b1
+EOF
+kernel_lacks "another proxy's label" node-a '198\.19\.0\.95'
+step "the label goes again (other is kproxy's)" <<EOF
+svc web 198.19.0.90 http:tcp:80:8080:30090 dns:udp:53:5353
+eps web a1 a2
+svc other 198.19.0.95 http:tcp:8081:8080
+eps other b1
+svc lb 198.19.0.92 lb=198.51.100.92 etp=Local http:tcp:80:8080:30092
+eps lb a1 b1
+EOF
+payload_has "the label goes again" '-d 198\.19\.0\.95 .*--dport 8081'
+
 # ---- c: the API server misbehaves --------------------------------------------
 #
 # kproxy backs off after each failure of a watcher (up to 0.8 s, then

@@ -21,6 +21,8 @@ skipped:
         extip=IP[,IP]          spec.externalIPs
         ranges=CIDR[,CIDR]     spec.loadBalancerSourceRanges
         hc=PORT                spec.healthCheckNodePort (default 32000 + index)
+        proxy=NAME             label service.kubernetes.io/service-proxy-name
+                               (another proxy's Service: kproxy ignores it)
   eps NAME [POD...]            one ready EndpointSlice for service NAME with
                                the pods' addresses and node names; "POD!" marks
                                a pod not ready
@@ -128,6 +130,8 @@ def service(words, index, ports_of):
         "metadata": {"namespace": NAMESPACE, "name": name, "resourceVersion": "1"},
         "spec": spec,
     }
+    if "proxy" in keys:
+        obj["metadata"]["labels"] = {"service.kubernetes.io/service-proxy-name": keys["proxy"]}
     if status:
         obj["status"] = status
     return obj
