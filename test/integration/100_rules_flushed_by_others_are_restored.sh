@@ -52,7 +52,7 @@ svc empty 198.19.0.101 http:tcp:80:8080
 EOF
 start_kproxy node-a "$STATE"
 start_kproxy node-b "$STATE"
-expect_names "before: client -> node-a NodePort" "a1 b1" client tcp 192.0.2.10 30100 10
+expect_names "before: client -> node-a NodePort" "a1 b1" client tcp 192.0.2.10 30100 20
 expect_names "before: a service without endpoints is refused" \
 	"ERROR-refused" a2 tcp 198.19.0.101 80 1 1
 eventually 1 "before: kproxy's jumps come before the firewall's rules" jumps_first node-a
@@ -121,6 +121,6 @@ if jumps_once; then
 else
 	check_failed "after the repairs, duplicated jumps: $SEEN"
 fi
-expect_names "after the repairs: client -> node-a NodePort" "a1 b1" client tcp 192.0.2.10 30100 10
+expect_names "after the repairs: client -> node-a NodePort" "a1 b1" client tcp 192.0.2.10 30100 20
 
 finish

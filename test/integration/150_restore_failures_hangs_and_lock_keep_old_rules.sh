@@ -93,7 +93,7 @@ fault_begins() {
 		check_failed "$1: the kernel's rules changed while the fault lasted:"
 		diff -u "$TMP/snap.node-a" "$TMP/now.node-a" | head -n 30
 	fi
-	expect_names "$1: the old rules serve web's ClusterIP" "a1 b1" a2 tcp 198.19.0.150 80 10
+	expect_names "$1: the old rules serve web's ClusterIP" "a1 b1" a2 tcp 198.19.0.150 80 20
 	if kproxy_running node-a; then
 		pass "$1: kproxy keeps running"
 	else
@@ -310,7 +310,7 @@ else
 	check_failed "4. restart: the kernel's rules changed before the first sync was applied:"
 	diff -u "$TMP/snap.node-a" "$TMP/now.node-a" | head -n 30
 fi
-expect_names "4. restart, first sync held: the old rules serve web" "a1 b1" a2 tcp 198.19.0.150 80 10
+expect_names "4. restart, first sync held: the old rules serve web" "a1 b1" a2 tcp 198.19.0.150 80 20
 expect_names "4. restart, first sync held: new4 is not there yet" "ERROR-timeout" \
 	a2 tcp 198.19.0.155 80 1 1
 if [ "$(applied_count node-a)" -eq "$applied" ] && kproxy_running node-a; then
