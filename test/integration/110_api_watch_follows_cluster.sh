@@ -36,13 +36,7 @@ lib_init "$@"
 # shellcheck source=test/integration/faults.sh
 . "$INTEGRATION_DIR/faults.sh"
 
-ns_add node-a
-ref_up
-# The node's address, on a veth pair whose both ends stay in the namespace.
-ip -n "$P-node-a" link add eth0 type veth peer name eth1 || fail "cannot create node-a's eth0"
-ip -n "$P-node-a" addr add 192.0.2.10/24 dev eth0
-ip -n "$P-node-a" link set eth0 up
-ip -n "$P-node-a" link set eth1 up
+api_node_up
 
 # Pods only as names and addresses for state.py: nothing sends traffic here.
 cat >"$TMP/pods" <<EOF

@@ -40,12 +40,7 @@ HC_PORT=32200
 BULK=520
 
 command -v openssl >/dev/null 2>&1 || fail "openssl not found"
-ns_add node-a
-ref_up
-ip -n "$P-node-a" link add eth0 type veth peer name eth1 || fail "cannot create node-a's eth0"
-ip -n "$P-node-a" addr add 192.0.2.10/24 dev eth0
-ip -n "$P-node-a" link set eth0 up
-ip -n "$P-node-a" link set eth1 up
+api_node_up
 
 # Pods only as names and addresses for state.py: nothing sends traffic here.
 cat >"$TMP/pods" <<EOF

@@ -29,6 +29,19 @@ kernel_norm() {
 	ipt_save "$1" | norm
 }
 
+# api_node_up: for scenarios that follow the fake API server: node-a alone,
+# its address 192.0.2.10 on a veth pair whose both ends stay in the
+# namespace (nothing sends traffic), and the namespace "ref".
+api_node_up() {
+	ns_add node-a
+	ref_up
+	ip -n "$P-node-a" link add eth0 type veth peer name eth1 ||
+		fail "cannot create node-a's eth0"
+	ip -n "$P-node-a" addr add 192.0.2.10/24 dev eth0
+	ip -n "$P-node-a" link set eth0 up
+	ip -n "$P-node-a" link set eth1 up
+}
+
 # ref_up: the namespace "ref", where --dry-run payloads are loaded.
 ref_up() {
 	ns_add ref

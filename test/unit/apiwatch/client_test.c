@@ -1204,15 +1204,14 @@ static unsigned long long silent_ms(struct harness *h)
  * defaults, 5-10 min watches, 60 s of grace and a limit of 180 s, this is
  * the case that always holds.)
  */
-static void test_silent_stream_limit(void **state)
+/*
+ * Stalls the services watch (with h's tuning) and checks it was dropped
+ * between lo and hi ms after its last byte, then resumed without a relist.
+ */
+static void stall_and_measure(struct harness *h, unsigned long long lo, unsigned long long hi)
 {
-	struct harness *h = *state;
 	unsigned long long ms;
 
-	fake_start(h, NULL);
-	control(h, "[" BASIC "]");
-	h->cfg.tuning.watch_timeout_s = 30;
-	h->cfg.tuning.idle_timeout_ms = 2000;
 	watch_start(h);
 	WAIT_SYNCED(h);
 	inject(h, "{'op':'stall','resource':'services'}", true);
@@ -1220,9 +1219,20 @@ static void test_silent_stream_limit(void **state)
 	WAIT(h, has_error, "watch services: no data for ");
 	WAIT(h, has_summary, "service default/late port=80");
 	ms = silent_ms(h);
-	if (ms < 2000 || ms >= 3000)
-		fail_msg("the stalled watch was dropped after %llu ms, not 2000-3000", ms);
+	if (ms < lo || ms >= hi)
+		fail_msg("the stalled watch was dropped after %llu ms, not %llu-%llu", ms, lo, hi);
 	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
+}
+
+static void test_silent_stream_limit(void **state)
+{
+	struct harness *h = *state;
+
+	fake_start(h, NULL);
+	control(h, "[" BASIC "]");
+	h->cfg.tuning.watch_timeout_s = 30;
+	h->cfg.tuning.idle_timeout_ms = 2000;
+	stall_and_measure(h, 2000, 3000);
 }
 
 /*
@@ -1232,23 +1242,13 @@ static void test_silent_stream_limit(void **state)
 static void test_silent_stream_past_timeout(void **state)
 {
 	struct harness *h = *state;
-	unsigned long long ms;
 
 	fake_start(h, NULL);
 	control(h, "[" BASIC "]");
 	h->cfg.tuning.watch_timeout_s = 2;
 	h->cfg.tuning.idle_grace_ms = 1000;
 	h->cfg.tuning.idle_timeout_ms = 60000;
-	watch_start(h);
-	WAIT_SYNCED(h);
-	inject(h, "{'op':'stall','resource':'services'}", true);
-	control(h, PUT(SVC("default", "late")));
-	WAIT(h, has_error, "watch services: no data for ");
-	WAIT(h, has_summary, "service default/late port=80");
-	ms = silent_ms(h);
-	if (ms < 3000 || ms >= 4000)
-		fail_msg("the stalled watch was dropped after %llu ms, not 3000-4000", ms);
-	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
+	stall_and_measure(h, 3000, 4000);
 	/* The other watches ended at their timeout and were never idle. */
 	assert_int_equal(occurrences(strbuf_str(&h->rec.errors), "no data"), 1);
 }
