@@ -489,12 +489,44 @@ static const char *addr_unusable(const struct k8s_addr *a, enum addr_use use)
 	return NULL;
 }
 
+/*
+ * kube-proxy reads Service addresses and loadBalancerSourceRanges with
+ * k8s.io/utils/net's ParseIPSloppy/ParseCIDRSloppy, Go 1.16's parsers, which
+ * take decimal numbers with leading zeros in an IPv4 address and in a prefix
+ * length: "010.001.002.003" is 10.1.2.3 and "203.0.113.000/025" is
+ * 203.0.113.0/25 (never octal). API servers before 1.33 accepted such values,
+ * so old objects may still carry them. Writes s into out (K8S_MAX_NAME + 1
+ * bytes, s is at most K8S_MAX_NAME) with such zeros dropped from a value
+ * without a ':' (IPv6 keeps its hex groups as they are).
+ */
+static void ipv4_unzero(const char *s, char *out)
+{
+	bool at_number = true;
+
+	if (strchr(s, ':')) {
+		snprintf(out, K8S_MAX_NAME + 1, "%s", s);
+		return;
+	}
+	for (; *s; s++) {
+		bool digit = *s >= '0' && *s <= '9';
+
+		if (at_number && *s == '0' && s[1] >= '0' && s[1] <= '9')
+			continue;
+		at_number = !digit;
+		*out++ = *s;
+	}
+	*out = '\0';
+}
+
+/* s is at most K8S_MAX_NAME bytes; IPv4 leading zeros are read as ipv4_unzero() says. */
 static int check_ip(struct dctx *c, const char *key, const char *s, enum addr_use use,
 		    struct k8s_addr *out)
 {
+	char unzeroed[K8S_MAX_NAME + 1];
 	const char *why;
 
-	if (!k8s_addr_parse(s, out))
+	ipv4_unzero(s, unzeroed);
+	if (!k8s_addr_parse(unzeroed, out))
 		return fail_value(c, key, s, "is not a valid IP address");
 	why = addr_unusable(out, use);
 	if (why)
@@ -870,33 +902,6 @@ static int service_external_ips(struct dctx *c, const cJSON *spec, struct k8s_se
 }
 
 /*
- * kube-proxy reads loadBalancerSourceRanges with k8s.io/utils/net's
- * ParseCIDRSloppy, Go 1.16's parser, which takes decimal numbers with leading
- * zeros in an IPv4 address and in the prefix length: "203.0.113.000/025" is
- * 203.0.113.0/25 (never octal). Writes s into out (K8S_MAX_NAME + 1 bytes,
- * s is at most K8S_MAX_NAME) with such zeros dropped from a value without a
- * ':' (IPv6 keeps its hex groups as they are).
- */
-static void source_range_unzero(const char *s, char *out)
-{
-	bool at_number = true;
-
-	if (strchr(s, ':')) {
-		snprintf(out, K8S_MAX_NAME + 1, "%s", s);
-		return;
-	}
-	for (; *s; s++) {
-		bool digit = *s >= '0' && *s <= '9';
-
-		if (at_number && *s == '0' && s[1] >= '0' && s[1] <= '9')
-			continue;
-		at_number = !digit;
-		*out++ = *s;
-	}
-	*out = '\0';
-}
-
-/*
  * loadBalancerSourceRanges entries may carry blanks and leading zeros, which
  * the API server allowed; the address is masked to the prefix, as kube-proxy
  * writes the network of each range.
@@ -918,7 +923,7 @@ static int service_source_ranges(struct dctx *c, const cJSON *spec, struct k8s_s
 		r = as_string(c, item, key, K8S_MAX_NAME, &s);
 		if (r < 0)
 			return r;
-		source_range_unzero(s, range);
+		ipv4_unzero(s, range);
 		if (!k8s_cidr_parse(range, &svc->source_ranges[svc->n_source_ranges]))
 			return fail_value(c, key, s, "is not a valid CIDR");
 		svc->n_source_ranges++;

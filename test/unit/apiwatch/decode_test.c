@@ -189,6 +189,25 @@ static void check_svc_source_ranges_zeros(const struct k8s_object *o)
 	assert_cidr(&s->source_ranges[4], "2001:db8::/32");
 }
 
+/* The same parser for every Service address: 010.096.000.010 is 10.96.0.10. */
+static void check_svc_ips_zeros(const struct k8s_object *o)
+{
+	const struct k8s_service *s = o->u.service;
+
+	assert_addr(&s->cluster_ips[0], "10.96.0.10");
+	assert_int_equal(s->n_external_ips, 2);
+	assert_addr(&s->external_ips[0], "192.0.2.10");
+	assert_addr(&s->external_ips[1], "198.51.100.7");
+	assert_int_equal(s->n_lb_ingress, 1);
+	assert_addr(&s->lb_ingress[0].ip, "203.0.113.5");
+}
+
+static void check_slice_zeros(const struct k8s_object *o)
+{
+	assert_int_equal(o->u.slice->n_endpoints, 1);
+	assert_addr(&o->u.slice->endpoints[0].addr, "10.244.1.5");
+}
+
 static void check_svc_local(const struct k8s_object *o)
 {
 	const struct k8s_service *s = o->u.service;
@@ -594,6 +613,12 @@ static const struct test_case cases[] = {
 	   SVC("'clusterIP':'10.96.0.13','ports':[{'port':80}],"
 	       "'externalIPs':['192.0.2.10','2001:db8::10']"),
 	   check_svc_external_ips),
+	OK("service addresses with leading zeros", SVC_K,
+	   SVC_ST("'type':'LoadBalancer','clusterIP':'010.096.000.010',"
+		  "'ports':[{'port':80,'nodePort':30001}],"
+		  "'externalIPs':['192.000.002.010','198.051.100.007']",
+		  "'loadBalancer':{'ingress':[{'ip':'203.000.113.005'}]}"),
+	   check_svc_ips_zeros),
 	OK("service source ranges with blanks and host bits", SVC_K,
 	   SVC("'type':'LoadBalancer','clusterIP':'10.96.0.14',"
 	       "'ports':[{'port':80,'nodePort':30001}],"
@@ -784,6 +809,8 @@ static const struct test_case cases[] = {
 	    "service default/web: spec.ports[1].nodePort: 30001/TCP is already used by ports[0]"),
 	BAD("bad clusterIP", SVC_K, SVC("'clusterIP':'1.2.3.256'"),
 	    "service default/web: spec.clusterIP: \"1.2.3.256\" is not a valid IP address"),
+	BAD("clusterIP over 255 after its leading zeros", SVC_K, SVC("'clusterIP':'010.0.0.0256'"),
+	    "service default/web: spec.clusterIP: \"010.0.0.0256\" is not a valid IP address"),
 	BAD("clusterIPs disagree", SVC_K,
 	    SVC("'clusterIP':'10.0.0.1','clusterIPs':['10.0.0.2']"),
 	    "service default/web: spec.clusterIPs[0]: \"10.0.0.2\" does not match spec.clusterIP"),
@@ -948,6 +975,10 @@ static const struct test_case cases[] = {
 	   "{'name':'also-skipped'},"
 	   "{'port':9090}]}",
 	   check_slice_v1),
+	OK("slice address with leading zeros", SLC_K,
+	   SLICE("'addressType':'IPv4','endpoints':[{'addresses':['010.244.001.005']}],"
+		 "'ports':[{'port':8080}]"),
+	   check_slice_zeros),
 	OK("slice v1beta1 topology", SLC_K,
 	   "{'kind':'EndpointSlice','apiVersion':'discovery.k8s.io/v1beta1','metadata':{"
 	   "'name':'web-old','namespace':'shop','labels':{'kubernetes.io/service-name':'web'}},"
