@@ -7,7 +7,7 @@
 CC	?= cc
 BUILD	?= build
 PKGS	:= libcurl libcjson libmnl libip4tc libmicrohttpd yaml-0.1 libcrypto
-VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+VERSION	:= 0.1.0
 
 WFLAGS	:= -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wswitch-enum -Wvla \
@@ -35,12 +35,16 @@ SAN_TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/san/%.o)
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/san/%)
 
 .PHONY: all test unit golden golden-update restore-check integration bench bench-quick fuzz \
-	format format-check lint clean deps demo
+	format format-check lint clean deps demo version
 
 # Keep intermediate objects (test helpers): no stray "rm" after the test summary.
 .SECONDARY:
 
 all: $(BUILD)/kproxy
+
+# The version kproxy --version prints and the image tag (kproxy:$(make -s version)).
+version:
+	@echo $(VERSION)
 
 $(BUILD)/kproxy: $(LIB_OBJ) $(BUILD)/proxy/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)

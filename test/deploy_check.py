@@ -3,7 +3,7 @@
 """deploy_check - checks scripts/deploy/kproxy.yaml and its Containerfile.
 
 Usage: test/deploy_check.py [--kproxy BUILD/kproxy] [--manifest PATH]
-                            [--containerfile PATH] [--version-file PATH] [-v]
+                            [--containerfile PATH] [-v]
 
 Python standard library only. The manifest is read with a small, strict
 parser for the block-YAML subset it is written in (block maps and lists,
@@ -23,7 +23,7 @@ The checks, each printed as "ok - ..." or "FAIL - ...":
     system-node-critical, tolerates everything, RollingUpdate with
     maxUnavailable 1, the xtables lock (FileOrCreate) and /lib/modules
     (read-only) mounts, resource requests;
-  * the container: image kproxy:<VERSION>, command = the Containerfile's
+  * the container: image kproxy:<kproxy --version>, command = the Containerfile's
     ENTRYPOINT, --hostname-override=$(NODE_NAME) with NODE_NAME from
     spec.nodeName, every $(VAR) defined, every ConfigMap key present, every
     flag known to `kproxy --help`, and kproxy accepting the flags as the pod
@@ -305,6 +305,19 @@ def help_text(kproxy):
     if out.returncode != 0:
         raise RuntimeError("%s --help exited %d: %s" % (kproxy, out.returncode, out.stderr.strip()))
     return out.stdout
+
+
+def kproxy_version(kproxy):
+    """The version KPROXY prints for --version ("kproxy 0.1.0" -> "0.1.0")."""
+    try:
+        out = subprocess.run([kproxy, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError as e:
+        raise RuntimeError("cannot run %s --version: %s" % (kproxy, e.strerror))
+    words = out.stdout.split()
+    if out.returncode != 0 or len(words) != 2 or words[0] != "kproxy":
+        raise RuntimeError("%s --version printed %r (exit %d), not 'kproxy VERSION'"
+                           % (kproxy, out.stdout, out.returncode))
+    return words[1]
 
 
 def help_flags(text):
@@ -1026,7 +1039,6 @@ def main():
     ap.add_argument("--manifest", default=os.path.join(top, "scripts", "deploy", "kproxy.yaml"))
     deploy = os.path.join(top, "scripts", "deploy")
     ap.add_argument("--containerfile", default=os.path.join(deploy, "Containerfile"))
-    ap.add_argument("--version-file", default=os.path.join(top, "VERSION"))
     ap.add_argument("-v", "--verbose", action="store_true", help="print passing checks too")
     args = ap.parse_args()
 
@@ -1045,8 +1057,7 @@ def main():
     try:
         with open(args.containerfile) as f:
             stages = parse_containerfile(f.read())
-        with open(args.version_file) as f:
-            version = f.read().strip()
+        version = kproxy_version(args.kproxy)
         flags = help_flags(help_text(args.kproxy))
     except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as e:
         return fatal(str(e))
