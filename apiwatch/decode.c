@@ -494,8 +494,8 @@ static const char *addr_unusable(const struct k8s_addr *a, enum addr_use use)
  * k8s.io/utils/net's ParseIPSloppy/ParseCIDRSloppy, Go 1.16's parsers, which
  * take decimal numbers with leading zeros in an IPv4 address and in a prefix
  * length: "010.001.002.003" is 10.1.2.3 and "203.0.113.000/025" is
- * 203.0.113.0/25 (never octal). API servers before 1.33 accepted such values,
- * so old objects may still carry them. Writes s into out (K8S_MAX_NAME + 1
+ * 203.0.113.0/25 (never octal). API servers accept such values for
+ * compatibility, so objects may carry them. Writes s into out (K8S_MAX_NAME + 1
  * bytes, s is at most K8S_MAX_NAME) with such zeros dropped from a value
  * without a ':' (IPv6 keeps its hex groups as they are).
  */
