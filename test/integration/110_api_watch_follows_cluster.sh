@@ -120,7 +120,7 @@ watching_again() {
 	_wa_desc=$1
 	_wa_mark=$2
 	shift 2
-	if wait_until 30 api watching "$_wa_mark" "$@"; then
+	if wait_until $RECONNECT_WAIT api watching "$_wa_mark" "$@"; then
 		pass "$_wa_desc: kproxy watches ${*:-every kind} again"
 	else
 		check_failed "$_wa_desc: kproxy does not watch ${*:-every kind} again: $(api watching "$_wa_mark")"

@@ -265,10 +265,10 @@ eps web a1 a2 b2
 svc lb 198.19.0.201 lb=198.51.100.201 etp=Local hc=$HC_PORT http:tcp:80:8080:30201
 eps lb a1 b1
 EOF
-expect_log "c. HTTP 410" node-a "$lines" 'watch services: resource version expired; listing again' 30
-expect_log "c. HTTP 410" node-a "$lines" 'services: 1 objects deleted while not watching' 30
-converge "c. HTTP 410: relisted, other deleted meanwhile is gone" node-a "$TMP/api.json" 30
-if wait_until 30 api watching "$mark"; then
+expect_log "c. HTTP 410" node-a "$lines" 'watch services: resource version expired; listing again' $RECONNECT_WAIT
+expect_log "c. HTTP 410" node-a "$lines" 'services: 1 objects deleted while not watching' $RECONNECT_WAIT
+converge "c. HTTP 410: relisted, other deleted meanwhile is gone" node-a "$TMP/api.json" $RECONNECT_WAIT
+if wait_until $RECONNECT_WAIT api watching "$mark"; then
 	pass "c. HTTP 410: kproxy watches every kind again"
 else
 	check_failed "c. HTTP 410: kproxy does not watch every kind again: $(api watching "$mark")"
@@ -376,7 +376,7 @@ EOF
 expect_log "g. new token required" node-a "$lines" 'api: watch [a-z/.0-9]*: HTTP 401: Unauthorized$' 10
 rules_kept "g. new token required, kproxy has the old one" node-a 3
 write_token t2
-converge "g. token file rotated" node-a "$TMP/api.json" 30
+converge "g. token file rotated" node-a "$TMP/api.json" $RECONNECT_WAIT
 expect_log "g. token file rotated" node-a "$lines" 'HTTP 401: Unauthorized; retrying with the new token' 5
 secs=$((($(now_cs) - started) / 100))
 if [ "$secs" -lt 55 ]; then
@@ -386,7 +386,7 @@ else
 fi
 mark=$(api requests)
 api cmd '{"op": "close_streams", "clean": false}' >/dev/null
-if wait_until 30 api watching "$mark"; then
+if wait_until $RECONNECT_WAIT api watching "$mark"; then
 	pass "g. watches opened after the rotation are authorized"
 else
 	check_failed "g. kproxy does not watch every kind again: $(api watching "$mark")"

@@ -29,6 +29,15 @@ kernel_norm() {
 	ipt_save "$1" | norm
 }
 
+# RECONNECT_WAIT: seconds to wait for kproxy to follow the fake API server
+# again after it failed, restarted or cut kproxy's streams. Each watcher
+# retries after client-go's backoff (full jitter, its ceiling doubling from
+# 0.8 s with each failure in a row up to 30 s, forgotten after two healthy
+# minutes), so after a run of failures one attempt may come 30 s later;
+# twice that, and some slack, is never the reason a check fails.
+# shellcheck disable=SC2034 # used by the scenarios that source this file
+RECONNECT_WAIT=70
+
 # api_node_up: for scenarios that follow the fake API server: node-a alone,
 # its address 192.0.2.10 on a veth pair whose both ends stay in the
 # namespace (nothing sends traffic), and the namespace "ref".
