@@ -122,7 +122,7 @@ static const struct flag flags[] = {
 	  .arg = FLAG_ARG_VALUE,
 	  .metavar = "CIDR[,..]",
 	  .section = SECTION_NODE,
-	  .help = "pod CIDRs: traffic from elsewhere to a ClusterIP is masqueraded",
+	  .help = "pod CIDR, one per family: traffic from elsewhere to a ClusterIP is masqueraded",
 	  .def_note = "none",
 	  .parse = parse_cluster_cidrs },
 	{ .name = "nodeport-addresses",
@@ -391,11 +391,36 @@ static int cidr_list_parse(const char *val, struct k8s_cidr *out, size_t *n, str
 	return 0;
 }
 
+/*
+ * Pod CIDRs: one, or one of each family (dual stack), as kube-proxy accepts
+ * them; a second of the same family would be ignored by the local-traffic
+ * rules, which match one CIDR per family, so it is refused.
+ */
 static int parse_cluster_cidrs(struct parse_ctx *ctx, const struct flag *f, const char *val,
 			       struct errbuf *err)
 {
+	struct config *cfg = ctx->cfg;
+	size_t i, k;
+	int r;
+
 	(void)f;
-	return cidr_list_parse(val, ctx->cfg->cluster_cidrs, &ctx->cfg->n_cluster_cidrs, err);
+	r = cidr_list_parse(val, cfg->cluster_cidrs, &cfg->n_cluster_cidrs, err);
+	if (r < 0)
+		return r;
+	for (i = 1; i < cfg->n_cluster_cidrs; i++) {
+		for (k = 0; k < i; k++) {
+			if (cfg->cluster_cidrs[k].addr.family != cfg->cluster_cidrs[i].addr.family)
+				continue;
+			cfg->n_cluster_cidrs = 0;
+			return errbuf_set(
+				err,
+				"one CIDR, or one of each family (10.244.0.0/16,fd00:10:244::/56), "
+				"not two %s CIDRs",
+				cfg->cluster_cidrs[i].addr.family == K8S_FAMILY_IPV4 ? "IPv4"
+										     : "IPv6");
+		}
+	}
+	return 0;
 }
 
 /* "primary" stands for the Node's own addresses and replaces any CIDRs given before. */

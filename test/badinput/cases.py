@@ -633,6 +633,11 @@ ROWS = [
     dict(id="flag-cidr-prefix-33", desc="--cluster-cidr=10.0.0.0/33",
          args=["--cluster-cidr=10.0.0.0/33"], exit=2,
          err=[flag_err("10.0.0.0/33", "cluster-cidr", "not a CIDR")]),
+    dict(id="flag-cidr-two-ipv4", desc="--cluster-cidr with two IPv4 CIDRs",
+         args=["--cluster-cidr=10.244.0.0/16,10.0.0.0/8"], exit=2,
+         err=[flag_err("10.244.0.0/16,10.0.0.0/8", "cluster-cidr",
+                       "one CIDR, or one of each family (10.244.0.0/16,fd00:10:244::/56), "
+                       "not two IPv4 CIDRs")]),
     dict(id="flag-cidr-list", desc="--cluster-cidr=10.0.0.0/8,bogus",
          args=["--cluster-cidr=10.0.0.0/8,bogus"], exit=2,
          err=[flag_err("10.0.0.0/8,bogus", "cluster-cidr", '"bogus" is not a CIDR')]),

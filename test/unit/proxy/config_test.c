@@ -314,6 +314,14 @@ static const struct argv_case cases[] = {
 	{ "cluster-cidr, bad item",
 	  { "--cluster-cidr=10.0.0.0/8,bad" },
 	  .err = "invalid value \"10.0.0.0/8,bad\" for --cluster-cidr: \"bad\" is not a CIDR" },
+	{ "cluster-cidr, two of a family",
+	  { "--cluster-cidr=10.244.0.0/16,10.0.0.0/8" },
+	  .err = "invalid value \"10.244.0.0/16,10.0.0.0/8\" for --cluster-cidr: one CIDR, or one "
+		 "of each family (10.244.0.0/16,fd00:10:244::/56), not two IPv4 CIDRs" },
+	{ "cluster-cidr, two IPv6 after an IPv4",
+	  { "--cluster-cidr=fd00::/8,10.0.0.0/8,fd01::/16" },
+	  .err = "invalid value \"fd00::/8,10.0.0.0/8,fd01::/16\" for --cluster-cidr: one CIDR, or "
+		 "one of each family (10.244.0.0/16,fd00:10:244::/56), not two IPv6 CIDRs" },
 	{ "cluster-cidr, empty item",
 	  { "--cluster-cidr=10.0.0.0/8," },
 	  .err = "invalid value \"10.0.0.0/8,\" for --cluster-cidr: \"\" is not a CIDR" },
@@ -946,12 +954,12 @@ static void test_cidr_cap(void **state)
 	int i;
 
 	(void)state;
-	strbuf_adds(&arg, "--cluster-cidr=");
+	strbuf_adds(&arg, "--nodeport-addresses=");
 	for (i = 0; i < CONFIG_MAX_CIDRS; i++)
 		strbuf_addf(&arg, "%s10.%d.0.0/16", i ? "," : "", i);
 	args[0] = strbuf_str(&arg);
 	assert_int_equal(run(args, &cfg, &err), 0);
-	assert_int_equal(cfg.n_cluster_cidrs, CONFIG_MAX_CIDRS);
+	assert_int_equal(cfg.n_nodeport_cidrs, CONFIG_MAX_CIDRS);
 	config_fini(&cfg);
 
 	strbuf_adds(&arg, ",10.200.0.0/16");
@@ -960,7 +968,7 @@ static void test_cidr_cap(void **state)
 	snprintf(want, sizeof(want), "more than %d CIDRs", CONFIG_MAX_CIDRS);
 	assert_non_null(strstr(err.msg, want));
 	assert_int_equal(strncmp(err.msg, prefix, strlen(prefix)), 0);
-	assert_int_equal(cfg.n_cluster_cidrs, 0);
+	assert_int_equal(cfg.n_nodeport_cidrs, 0);
 	config_fini(&cfg);
 	strbuf_fini(&arg);
 }
