@@ -14,9 +14,12 @@
  * Each watched kind has a watcher, a small state machine:
  *
  *   (probe) -> LIST page 1..n -> WATCH from the list's resourceVersion
- *                ^                  |  clean end: WATCH again at once
- *                |                  |  ERROR 410 / HTTP 410 / oversized event
- *                +------------------+  (after a backoff if the watch was short)
+ *                ^                  |  clean end, lost connection, 401/403/429:
+ *                |                  |  WATCH again (at once after a clean end)
+ *                |                  |  410 (event or HTTP), any other ERROR
+ *                |                  |  event or HTTP error, oversized event:
+ *                +------------------+  LIST again (after a backoff unless a
+ *                                      410 ended a long watch)
  *
  * and every failure goes through the watcher's backoff and retry timer.
  *
@@ -1309,9 +1312,15 @@ static int on_error_event(struct watcher *wt, const cJSON *status)
 		need_relist(wt);
 		return stop_stream(wt, NEXT_LIST, true);
 	}
-	report(wt->w, "watch %s: ERROR event: code %d: %.*s", wt->desc->name, c, MAX_MESSAGE,
-	       msg ? msg : "(no message)");
-	return stop_stream(wt, NEXT_WATCH, false);
+	/*
+	 * Any other error lists again after the backoff, as client-go's reflector
+	 * does: the resourceVersion itself may be what the server cannot serve
+	 * (one ahead of a restored etcd, say), and watching from it again would
+	 * never recover.
+	 */
+	report(wt->w, "watch %s: ERROR event: code %d: %.*s; listing again", wt->desc->name, c,
+	       MAX_MESSAGE, msg ? msg : "(no message)");
+	return stop_stream(wt, NEXT_LIST, false);
 }
 
 static int event_update(struct watcher *wt, const cJSON *object)
@@ -1437,7 +1446,19 @@ static void watch_done(struct watcher *wt, struct request *req, CURLcode code)
 		return;
 	}
 	if (req->status != 200) {
-		http_failed(wt, req, "watch", NEXT_WATCH);
+		/*
+		 * As client-go: refused for too many requests or for want of
+		 * credentials, the watch is retried from the same resourceVersion;
+		 * any other refusal (400 for a resourceVersion the server cannot
+		 * serve, 5xx) lists again.
+		 */
+		enum next_step next = req->status == 429 || req->status == 401 || req->status == 403
+					      ? NEXT_WATCH
+					      : NEXT_LIST;
+
+		if (next == NEXT_LIST)
+			need_relist(wt);
+		http_failed(wt, req, "watch", next);
 		return;
 	}
 	wt->auth_retried = false;

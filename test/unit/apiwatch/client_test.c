@@ -899,6 +899,58 @@ static void test_error_event_relists(void **state)
 }
 
 /*
+ * Any other ERROR event lists again too (after the backoff), as client-go
+ * does: the resourceVersion may be one the server cannot serve. The relist
+ * changes nothing, and later changes arrive.
+ */
+static void test_error_event_other_relists(void **state)
+{
+	struct harness *h = *state;
+
+	fake_start(h, NULL);
+	control(h, "[" BASIC "]");
+	watch_start(h);
+	WAIT_SYNCED(h);
+	inject(h,
+	       "{'op':'raw','resource':'services','data':'{\\'type\\':\\'ERROR\\',"
+	       "\\'object\\':{\\'kind\\':\\'Status\\',\\'code\\':500,"
+	       "\\'message\\':\\'etcdserver: request timed out\\'}}\\n'}",
+	       true);
+	WAIT(h, has_error,
+	     "watch services: ERROR event: code 500: etcdserver: request timed out; listing again");
+	wait_log(h, "+service default/web\n", 2);
+	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 2);
+	assert_int_equal(removals(h), 0);
+	control(h, PUT(SVC("default", "after")));
+	WAIT(h, has_summary, "service default/after port=80");
+}
+
+/*
+ * A watch refused with an HTTP error other than 401, 403 and 429 lists
+ * again; one refused with 429 is retried from its resourceVersion
+ * (test_retry_after).
+ */
+static void test_watch_refused_relists(void **state)
+{
+	struct harness *h = *state;
+
+	fake_start(h, NULL);
+	control(h, "[" BASIC "]");
+	watch_start(h);
+	WAIT_SYNCED(h);
+	inject(h,
+	       "[{'op':'fail','status':500,'count':1,'match':'/api/v1/services'},"
+	       "{'op':'close_streams','resource':'services'}]",
+	       true);
+	WAIT(h, has_error, "watch services: HTTP 500: injected failure 500");
+	wait_log(h, "+service default/web\n", 2);
+	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 2);
+	assert_int_equal(removals(h), 0);
+	control(h, PUT(SVC("default", "after")));
+	WAIT(h, has_summary, "service default/after port=80");
+}
+
+/*
  * A watch that ends at its timeout is watched again at once from the last
  * resourceVersion, without a list.
  */
@@ -1682,6 +1734,8 @@ int main(void)
 		T(test_relist_reconciles),
 		T(test_relist_http_410),
 		T(test_error_event_relists),
+		T(test_error_event_other_relists),
+		T(test_watch_refused_relists),
 		T(test_rewatch_on_timeout),
 		T(test_rewatch_and_bookmark),
 		T(test_garbage),
