@@ -1141,8 +1141,48 @@ static int slice_ports(struct dctx *c, const cJSON *json, struct k8s_slice *slic
 
 static void endpoint_fini(struct k8s_endpoint *ep)
 {
+	size_t i;
+
 	free(ep->node_name);
 	free(ep->zone);
+	for (i = 0; i < ep->n_zone_hints; i++)
+		free(ep->zone_hints[i]);
+	free(ep->zone_hints);
+}
+
+/*
+ * hints.forZones[].name: the zones whose nodes should send this endpoint
+ * their traffic (topology-aware routing; the EndpointSlice controller writes
+ * them for Services that ask for it). forNodes is not used.
+ */
+static int endpoint_zone_hints(struct dctx *c, const cJSON *item, struct k8s_endpoint *ep)
+{
+	const cJSON *hints, *zones, *z;
+	const char *name;
+	size_t n, mark, mark_item;
+	int r;
+
+	r = get_object(c, item, "hints", &hints);
+	if (r < 0 || !hints)
+		return r;
+	mark = path_push(c, "hints");
+	r = get_array(c, hints, "forZones", K8S_MAX_ZONE_HINTS, &zones, &n);
+	if (r == 0 && n > 0) {
+		path_push(c, "forZones");
+		ep->zone_hints = xcalloc(n, sizeof(*ep->zone_hints));
+		for (z = first_item(zones); z && r == 0; z = z->next) {
+			mark_item = path_index(c, ep->n_zone_hints);
+			if (!cJSON_IsObject(z))
+				r = fail(c, NULL, "not an object");
+			else
+				r = get_required_string(c, z, "name", K8S_MAX_NAME, &name);
+			if (r == 0)
+				ep->zone_hints[ep->n_zone_hints++] = xstrdup(name);
+			path_pop(c, mark_item);
+		}
+	}
+	path_pop(c, mark);
+	return r;
 }
 
 /*
@@ -1224,7 +1264,7 @@ static int slice_endpoint(struct dctx *c, const cJSON *item, enum k8s_address_ty
 	}
 	ep->node_name = dup_or_null(node);
 	ep->zone = dup_nonempty(zone);
-	return 0;
+	return endpoint_zone_hints(c, item, ep);
 }
 
 /* An FQDN slice is checked but keeps no endpoints: a proxy cannot use names. */

@@ -38,6 +38,9 @@ void k8s_slice_fini(struct k8s_slice *slice)
 	for (i = 0; i < slice->n_endpoints; i++) {
 		free(slice->endpoints[i].node_name);
 		free(slice->endpoints[i].zone);
+		for (size_t k = 0; k < slice->endpoints[i].n_zone_hints; k++)
+			free(slice->endpoints[i].zone_hints[k]);
+		free(slice->endpoints[i].zone_hints);
 	}
 	free(slice->ports);
 	free(slice->endpoints);

@@ -27,6 +27,7 @@
 #define K8S_MAX_SERVICE_IPS	256	     /* externalIPs, ingress entries per Service */
 #define K8S_MAX_SOURCE_RANGES	1024	     /* loadBalancerSourceRanges per Service */
 #define K8S_MAX_NODE_ADDRS	64	     /* addresses per Node */
+#define K8S_MAX_ZONE_HINTS	8	     /* hints.forZones per endpoint (API limit) */
 #define K8S_MAX_LIST_ITEMS	500000	     /* items in one List */
 #define K8S_MAX_DOCUMENT	(512u << 20) /* bytes of one JSON document */
 
@@ -163,6 +164,8 @@ struct k8s_endpoint {
 	struct k8s_addr addr;
 	char *node_name;
 	char *zone;
+	char **zone_hints; /* hints.forZones[].name: the zones that should use it */
+	size_t n_zone_hints;
 	bool ready;
 	bool serving;
 	bool terminating;

@@ -468,7 +468,8 @@ static void add_slice_endpoints(const struct model *m, const struct k8s_slice *s
 	enum k8s_address_type want =
 		family == K8S_FAMILY_IPV4 ? K8S_ADDRTYPE_IPV4 : K8S_ADDRTYPE_IPV6;
 	const struct k8s_slice_port *sp = NULL;
-	size_t i;
+	const char *zone = m->node ? m->node->zone : NULL;
+	size_t i, k;
 
 	if (slice->address_type != want)
 		return;
@@ -496,6 +497,9 @@ static void add_slice_endpoints(const struct model *m, const struct k8s_slice *s
 		ep->addr = e->addr;
 		ep->port = sp->port;
 		ep->local = e->node_name && strcmp(e->node_name, m->node_name) == 0;
+		ep->zone_hinted = e->n_zone_hints > 0;
+		for (k = 0; k < e->n_zone_hints && zone && !ep->for_this_zone; k++)
+			ep->for_this_zone = strcmp(e->zone_hints[k], zone) == 0;
 		ep->ready = e->ready;
 		ep->serving = e->serving;
 		ep->terminating = e->terminating;
@@ -579,6 +583,8 @@ static cJSON *port_json(const struct model *m, const struct model_service *svc,
 		cJSON_AddBoolToObject(e, "ready", eps[i].ready);
 		cJSON_AddBoolToObject(e, "serving", eps[i].serving);
 		cJSON_AddBoolToObject(e, "terminating", eps[i].terminating);
+		if (eps[i].zone_hinted)
+			cJSON_AddBoolToObject(e, "hintedForThisZone", eps[i].for_this_zone);
 		cJSON_AddItemToArray(arr, e);
 	}
 	free(eps);
@@ -619,8 +625,11 @@ void model_format_json(const struct model *m, struct strbuf *out)
 	size_t n, i;
 
 	cJSON_AddStringToObject(root, "node", m->node_name);
-	if (m->node)
+	if (m->node) {
 		add_addrs(root, "nodeAddresses", m->node->addrs, m->node->n_addrs);
+		if (m->node->zone)
+			cJSON_AddStringToObject(root, "nodeZone", m->node->zone);
+	}
 	arr = cJSON_AddArrayToObject(root, "services");
 	svcs = model_services_sorted(m, &n);
 	for (i = 0; i < n; i++)

@@ -51,11 +51,16 @@ struct model_service {
  * struct model_endpoint - one endpoint of a service port after merging.
  * @str: "IP:port" ("[IP]:port" for IPv6), the sort and dedup key.
  * @local: on this node (its nodeName is this node's name).
+ * @zone_hinted: the slice gives it zone hints (hints.forZones);
+ *	@for_this_zone: one of them is this node's zone (its
+ *	topology.kubernetes.io/zone label).
  */
 struct model_endpoint {
 	struct k8s_addr addr;
 	uint16_t port;
 	bool local;
+	bool zone_hinted;
+	bool for_this_zone;
 	bool ready;
 	bool serving;
 	bool terminating;

@@ -423,6 +423,13 @@ static void svcport_addresses(struct gen *g, struct svcport *sp)
  * Sorts the endpoints into the Cluster-policy set (ready endpoints anywhere,
  * or serving+terminating ones when none is ready) and the Local-policy set
  * (the same choice among this node's endpoints).
+ *
+ * Topology-aware routing narrows the Cluster-policy set as kube-proxy does:
+ * when every ready endpoint has zone hints (the EndpointSlice controller
+ * writes them for Services with topology-mode Auto or trafficDistribution
+ * PreferClose) and at least one is hinted for this node's zone, only those
+ * are used. Otherwise (a hint missing, none for this zone, a node without a
+ * zone label) the hints are ignored.
  */
 static void svcport_categorize(struct gen *g, struct svcport *sp)
 {
@@ -430,7 +437,8 @@ static void svcport_categorize(struct gen *g, struct svcport *sp)
 		featuregate_enabled(g->cfg->gates, FEATUREGATE_PROXY_TERMINATING_ENDPOINTS);
 	bool uses_cluster = !sp->int_local || sp->ext_accessible;
 	bool uses_local = sp->int_local || sp->ext_local;
-	bool any_ready = false, local_ready = false;
+	bool any_ready = false, local_ready = false, all_hinted = true, any_for_zone = false;
+	bool by_zone;
 	size_t i;
 
 	sp->in_cluster = xcalloc(sp->n_eps + 1, sizeof(bool));
@@ -441,15 +449,19 @@ static void svcport_categorize(struct gen *g, struct svcport *sp)
 		if (ep->ready) {
 			any_ready = true;
 			local_ready |= ep->local;
+			all_hinted &= ep->zone_hinted;
+			any_for_zone |= ep->for_this_zone;
 		}
 		if (ep->ready || (terminating && ep->serving && ep->terminating))
 			sp->has_endpoints = true;
 	}
+	by_zone = any_ready && all_hinted && any_for_zone;
 	for (i = 0; i < sp->n_eps; i++) {
 		const struct model_endpoint *ep = &sp->eps[i];
 		bool fallback = terminating && ep->serving && ep->terminating;
+		bool usable = ep->ready && (!by_zone || ep->for_this_zone);
 
-		if (uses_cluster && (any_ready ? ep->ready : fallback)) {
+		if (uses_cluster && (any_ready ? usable : fallback)) {
 			sp->in_cluster[i] = true;
 			sp->n_cluster++;
 		}
@@ -1168,6 +1180,9 @@ static uint64_t memo_context(struct gen *g)
 	h = fnv(h, &flags, sizeof(flags));
 	if (primary)
 		h = fnv_addr(h, primary);
+	/* Zone hints are read for this node's zone. */
+	if (model_node(g->m) && model_node(g->m)->zone)
+		h = fnv(h, model_node(g->m)->zone, strlen(model_node(g->m)->zone) + 1);
 	h = fnv(h, g->cluster_cidr, strlen(g->cluster_cidr));
 	if (c->gates)
 		h = fnv(h, c->gates, sizeof(*c->gates));

@@ -202,6 +202,19 @@ static void check_svc_ips_zeros(const struct k8s_object *o)
 	assert_addr(&s->lb_ingress[0].ip, "203.0.113.5");
 }
 
+static void check_slice_hints(const struct k8s_object *o)
+{
+	const struct k8s_slice *s = o->u.slice;
+
+	assert_int_equal(s->n_endpoints, 2);
+	assert_int_equal(s->endpoints[0].n_zone_hints, 2);
+	assert_string_equal(s->endpoints[0].zone_hints[0], "zone-a");
+	assert_string_equal(s->endpoints[0].zone_hints[1], "zone-b");
+	/* No hints, or an empty list: none. */
+	assert_int_equal(s->endpoints[1].n_zone_hints, 0);
+	assert_null(s->endpoints[1].zone_hints);
+}
+
 static void check_slice_zeros(const struct k8s_object *o)
 {
 	assert_int_equal(o->u.slice->n_endpoints, 1);
@@ -975,6 +988,12 @@ static const struct test_case cases[] = {
 	   "{'name':'also-skipped'},"
 	   "{'port':9090}]}",
 	   check_slice_v1),
+	OK("slice zone hints", SLC_K,
+	   SLICE("'addressType':'IPv4','endpoints':["
+		 "{'addresses':['10.244.1.5'],'hints':{'forZones':[{'name':'zone-a'},"
+		 "{'name':'zone-b'}],'forNodes':[{'name':'node-a'}]}},"
+		 "{'addresses':['10.244.1.6'],'hints':{'forZones':[]}}],'ports':[{'port':8080}]"),
+	   check_slice_hints),
 	OK("slice address with leading zeros", SLC_K,
 	   SLICE("'addressType':'IPv4','endpoints':[{'addresses':['010.244.001.005']}],"
 		 "'ports':[{'port':8080}]"),
@@ -1011,6 +1030,19 @@ static const struct test_case cases[] = {
 	BAD("slice unnamed ports repeat", SLC_K,
 	    SLICE("'addressType':'IPv4','ports':[{'port':80},{'port':81}]"),
 	    "endpointslice default/web-abc: ports[1].name: \"\" is already used by ports[0]"),
+	BAD("slice zone hint without a name", SLC_K,
+	    SLICE("'addressType':'IPv4','endpoints':[{'addresses':['10.244.1.5'],"
+		  "'hints':{'forZones':[{'name':'zone-a'},{}]}}]"),
+	    "endpointslice default/web-abc: endpoints[0].hints.forZones[1].name: missing"),
+	BAD("slice zone hints not objects", SLC_K,
+	    SLICE("'addressType':'IPv4','endpoints':[{'addresses':['10.244.1.5'],"
+		  "'hints':{'forZones':['zone-a']}}]"),
+	    "endpointslice default/web-abc: endpoints[0].hints.forZones[0]: not an object"),
+	BAD("slice zone hints over the API's 8", SLC_K,
+	    SLICE("'addressType':'IPv4','endpoints':[{'addresses':['10.244.1.5'],"
+		  "'hints':{'forZones':[{'name':'a'},{'name':'b'},{'name':'c'},{'name':'d'},"
+		  "{'name':'e'},{'name':'f'},{'name':'g'},{'name':'h'},{'name':'i'}]}}]"),
+	    "endpointslice default/web-abc: endpoints[0].hints.forZones: too many entries (max 8)"),
 	BAD("slice endpoint unspecified", SLC_K,
 	    SLICE("'addressType':'IPv4','endpoints':[{'addresses':['0.0.0.0']}]"),
 	    "endpointslice default/web-abc: endpoints[0].addresses[0]: \"0.0.0.0\" is the "

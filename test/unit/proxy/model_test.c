@@ -246,6 +246,83 @@ static void test_node(void **state)
 	model_free(m);
 }
 
+#define EP_HINT(ip, zone)                                                                          \
+	"{\"addresses\":[\"" ip "\"],\"hints\":{\"forZones\":[{\"name\":\"" zone "\"}]}}"
+#define NODE_ZONE(zone)                                                                            \
+	"{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"labels\":"                         \
+	"{\"topology.kubernetes.io/zone\":\"" zone "\"}}}"
+
+/* "ip:port" of each endpoint of port "http" hinted for this node's zone. */
+static char *for_this_zone(struct model *m, const char *svc)
+{
+	const struct model_service *ms = model_service_lookup(m, "ns", svc);
+	struct model_endpoint *eps;
+	static char out[1024];
+	size_t n, i;
+
+	out[0] = '\0';
+	eps = model_port_endpoints(m, ms, &ms->spec->ports[0], K8S_FAMILY_IPV4, &n);
+	for (i = 0; i < n; i++) {
+		assert_true(eps[i].zone_hinted || !eps[i].for_this_zone);
+		if (eps[i].for_this_zone) {
+			strcat(out, out[0] ? " " : "");
+			strcat(out, eps[i].str);
+		}
+	}
+	free(eps);
+	return out;
+}
+
+/*
+ * Zone hints are read against the node's zone label, and follow it; the
+ * model's JSON shows the node's zone and, for hinted endpoints, whether they
+ * are for it.
+ */
+static void test_zone_hints(void **state)
+{
+	struct model *m = model_new("node-a");
+	struct strbuf json = STRBUF_INIT;
+
+	(void)state;
+	update(m, SVC("web", ""));
+	update(m, SLICE("web-1", "web",
+			EP_HINT("10.0.0.1", "zone-a") "," EP_HINT("10.0.0.2", "zone-b") "," EP(
+				"10.0.0.3", "node-b")));
+	/* No Node yet: no zone, no endpoint is for it. */
+	assert_string_equal(for_this_zone(m, "web"), "");
+	update(m, NODE_ZONE("zone-a"));
+	assert_string_equal(for_this_zone(m, "web"), "10.0.0.1:8080");
+	update(m, NODE_ZONE("zone-b"));
+	assert_int_equal(model_node_changes(m), 2);
+	assert_string_equal(for_this_zone(m, "web"), "10.0.0.2:8080");
+
+	model_format_json(m, &json);
+	/* Pretty-printed: compare without the layout (no value here has blanks). */
+	{
+		char *w = json.buf, *r = json.buf;
+
+		for (; *r; r++)
+			if (*r != ' ' && *r != '\t' && *r != '\n')
+				*w++ = *r;
+		*w = '\0';
+		json.len = (size_t)(w - json.buf);
+	}
+	assert_non_null(strstr(strbuf_str(&json), "\"nodeZone\":\"zone-b\""));
+	assert_non_null(strstr(strbuf_str(&json),
+			       "\"endpoint\":\"10.0.0.2:8080\",\"local\":false,"
+			       "\"ready\":true,\"serving\":true,"
+			       "\"terminating\":false,\"hintedForThisZone\":true}"));
+	assert_non_null(strstr(strbuf_str(&json),
+			       "\"endpoint\":\"10.0.0.1:8080\",\"local\":false,"
+			       "\"ready\":true,\"serving\":true,"
+			       "\"terminating\":false,\"hintedForThisZone\":false}"));
+	assert_non_null(strstr(strbuf_str(&json), "\"endpoint\":\"10.0.0.3:8080\",\"local\":false,"
+						  "\"ready\":true,\"serving\":true,"
+						  "\"terminating\":false}"));
+	strbuf_fini(&json);
+	model_free(m);
+}
+
 /*
  * A Service takes at most MODEL_MAX_SLICES_PER_SERVICE slices: one more is
  * refused with its error and leaves the others (and their endpoints) alone,
@@ -307,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_dirty_tracking),
 		cmocka_unit_test(test_sorted_and_delete),
 		cmocka_unit_test(test_node),
+		cmocka_unit_test(test_zone_hints),
 		cmocka_unit_test(test_slice_cap),
 	};
 

@@ -104,7 +104,10 @@ static void service_json(struct strbuf *out, unsigned i, unsigned shape)
 	strbuf_adds(out, "}");
 }
 
-/* Service i's slice with n endpoints chosen by seed, on node-a or node-b. */
+/*
+ * Service i's slice with n endpoints chosen by seed, on node-a or node-b,
+ * with zone hints (zone-a or zone-b) unless seed is a multiple of 4.
+ */
 static void slice_json(struct strbuf *out, unsigned i, unsigned n, unsigned seed)
 {
 	unsigned k;
@@ -117,23 +120,34 @@ static void slice_json(struct strbuf *out, unsigned i, unsigned n, unsigned seed
 		    "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":8080},"
 		    "{\"name\":\"dns\",\"protocol\":\"UDP\",\"port\":5353}],\"endpoints\":[",
 		    i % 4, i, i);
-	for (k = 0; k < n; k++)
+	for (k = 0; k < n; k++) {
 		strbuf_addf(out,
 			    "%s{\"addresses\":[\"10.244.%u.%u\"],\"nodeName\":\"node-%c\","
-			    "\"conditions\":{\"ready\":%s}}",
+			    "\"conditions\":{\"ready\":%s}",
 			    k ? "," : "", (seed + k) % 2, (seed * 7 + k * 13) % 250 + 1,
 			    (seed + k) % 2 ? 'b' : 'a', (seed + k) % 5 ? "true" : "false");
+		if (seed % 4)
+			strbuf_addf(out, ",\"hints\":{\"forZones\":[{\"name\":\"zone-%c\"}]}",
+				    (seed * 3 + k) % 2 ? 'a' : 'b');
+		strbuf_adds(out, "}");
+	}
 	strbuf_adds(out, "]}");
 }
 
-static void node_json(struct strbuf *out, unsigned last)
+/* node-a at 192.0.2.LAST, in zone-a (zone 1), zone-b (2) or none (0). */
+static void node_json(struct strbuf *out, unsigned last, unsigned zone)
 {
 	strbuf_reset(out);
-	strbuf_addf(out,
-		    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"},"
-		    "\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":"
-		    "\"192.0.2.%u\"}]}}",
-		    last);
+	strbuf_addf(
+		out,
+		"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"%s%s%s},"
+		"\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":"
+		"\"192.0.2.%u\"}]}}",
+		zone ? ",\"labels\":{\"topology.kubernetes.io/zone\":\"" : "",
+		zone == 1   ? "zone-a"
+		: zone == 2 ? "zone-b"
+			    : "",
+		zone ? "\"}" : "", last);
 }
 
 static struct rules_config config(struct featuregate_set *gates, struct k8s_cidr *cidr)
@@ -223,7 +237,7 @@ static void test_replay_equals_recompute(void **state)
 		slice_json(&text, i, rnd(5), rnd(1000));
 		apply_json(m, strbuf_str(&text), false);
 	}
-	node_json(&text, 10);
+	node_json(&text, 10, 1);
 	apply_json(m, strbuf_str(&text), false);
 	rules_build(m, &rc, NULL, true, &last);
 	model_dirty_clear(m);
@@ -255,8 +269,11 @@ static void test_replay_equals_recompute(void **state)
 			slice_json(&text, k, rnd(5), rnd(1000));
 			apply_json(m, strbuf_str(&text), false);
 		} else {
-			/* The Node moves or goes (its address is in the source ranges). */
-			node_json(&text, 10 + rnd(3));
+			/*
+			 * The Node moves, changes zone or goes (its address is in the
+			 * source ranges; zone hints are read for its zone).
+			 */
+			node_json(&text, 10 + rnd(3), rnd(3));
 			apply_json(m, strbuf_str(&text), rnd(3) == 0);
 		}
 		rules_build(m, &rc, &last.after, false, &with_memo);
