@@ -216,6 +216,7 @@ struct apiwatch {
 	struct apiwatch_ops ops;
 	void *arg;
 	struct kubeconfig kc;
+	struct curl_slist *connect_to; /* for tls-server-name, or NULL */
 	char *node_name;
 	char *node_selector; /* "metadata.name=<node>" */
 	struct apiwatch_tuning tuning;
@@ -776,6 +777,8 @@ static struct request *request_new(struct apiwatch *w, struct watcher *owner,
 		curl_easy_setopt(req->easy, CURLOPT_LOW_SPEED_TIME,
 				 (long)(idle >= 1000 ? idle / 1000 : 1));
 	}
+	if (w->connect_to)
+		curl_easy_setopt(req->easy, CURLOPT_CONNECT_TO, w->connect_to);
 	if (kc->insecure) {
 		curl_easy_setopt(req->easy, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(req->easy, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -1671,6 +1674,46 @@ static void collect_done(struct apiwatch *w)
 
 /* ---- life cycle ---- */
 
+/*
+ * tls-server-name: the server's certificate is checked against that name
+ * (and it is sent as SNI) while the connection still goes to the server's
+ * address. libcurl checks the URL's host, so the URL names the server name
+ * and CURLOPT_CONNECT_TO sends its connections to the real host and port.
+ */
+static int server_name_override(struct apiwatch *w, struct errbuf *err)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *url = NULL, *entry;
+	int r = -EINVAL;
+
+	if (!u)
+		return errbuf_set(err, "apiwatch: out of memory");
+	if (curl_url_set(u, CURLUPART_URL, w->kc.server, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, w->kc.tls_server_name, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+		errbuf_set(err, "kubeconfig: tls-server-name %s cannot be used with server %s",
+			   w->kc.tls_server_name, w->kc.server);
+		goto out;
+	}
+	entry = xasprintf("%s:%s:%s:%s", w->kc.tls_server_name, port, host, port);
+	w->connect_to = curl_slist_append(NULL, entry);
+	free(entry);
+	free(w->kc.server);
+	/* curl adds a "/" path; the server is kept without a trailing one. */
+	w->kc.server = xstrdup(url);
+	while (w->kc.server[0] && w->kc.server[strlen(w->kc.server) - 1] == '/')
+		w->kc.server[strlen(w->kc.server) - 1] = '\0';
+	r = w->connect_to ? 0 : errbuf_set(err, "apiwatch: out of memory");
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_free(url);
+	curl_url_cleanup(u);
+	return r;
+}
+
 static int load_config(struct apiwatch *w, const struct apiwatch_config *cfg, struct errbuf *err)
 {
 	int r;
@@ -1687,6 +1730,11 @@ static int load_config(struct apiwatch *w, const struct apiwatch_config *cfg, st
 		return r;
 	if (cfg->master) {
 		r = kubeconfig_server_set(&w->kc, cfg->master, err);
+		if (r < 0)
+			return r;
+	}
+	if (w->kc.tls_server_name) {
+		r = server_name_override(w, err);
 		if (r < 0)
 			return r;
 	}
@@ -1813,6 +1861,7 @@ void apiwatch_free(struct apiwatch *w)
 	loop_timer_free(w->token_timer);
 	loop_timer_free(w->kick_timer);
 	kubeconfig_fini(&w->kc);
+	curl_slist_free_all(w->connect_to);
 	free(w->token);
 	free(w->node_name);
 	free(w->node_selector);

@@ -44,6 +44,7 @@ struct kctx {
 void kubeconfig_fini(struct kubeconfig *kc)
 {
 	free(kc->server);
+	free(kc->tls_server_name);
 	free(kc->ca_file);
 	free(kc->ca_data);
 	free(kc->token);
@@ -467,6 +468,18 @@ static int read_cluster(struct kctx *c, yaml_node_t *cl, const char *prefix, str
 	if (kc->ca_file && kc->ca_data)
 		return kfail(c, prefix,
 			     "certificate-authority and certificate-authority-data are both set");
+	snprintf(field, sizeof(field), "%s.tls-server-name", prefix);
+	r = get_string(c, cl, "tls-server-name", field, &s);
+	if (r < 0)
+		return r;
+	if (s && s[0]) {
+		/* It becomes the URL's host: a DNS name (or an IPv4 address). */
+		if (strlen(s) > 253 ||
+		    strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != strlen(s))
+			return kfail(c, field, "not a host name");
+		kc->tls_server_name = xstrdup(s);
+	}
 	snprintf(field, sizeof(field), "%s.insecure-skip-tls-verify", prefix);
 	r = get_bool(c, cl, "insecure-skip-tls-verify", field, &kc->insecure);
 	if (r < 0)

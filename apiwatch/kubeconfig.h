@@ -34,6 +34,7 @@
  */
 struct kubeconfig {
 	char *server;
+	char *tls_server_name; /* the name the server's certificate is checked against (SNI too) */
 	char *ca_file;
 	char *ca_data;
 	size_t ca_data_len;

@@ -1482,7 +1482,10 @@ static bool have_openssl(void)
 	return system("openssl version >/dev/null 2>&1") == 0;
 }
 
-/* Makes a CA, a server certificate for 127.0.0.1, a client certificate, and a stranger CA. */
+/*
+ * Makes a CA, a server certificate for 127.0.0.1 and apiserver.test, a client
+ * certificate, and a stranger CA.
+ */
 static void make_certs(struct harness *h)
 {
 	char *cmd = NULL;
@@ -1497,7 +1500,7 @@ static void make_certs(struct harness *h)
 			 "-out ca.crt\n"
 			 "openssl req -x509 -new -key other.key -subj /CN=stranger -days 1 "
 			 "-out other.crt\n"
-			 "printf 'subjectAltName=IP:127.0.0.1\\n' >server.ext\n"
+			 "printf 'subjectAltName=IP:127.0.0.1,DNS:apiserver.test\\n' >server.ext\n"
 			 "openssl req -new -key server.key -subj /CN=127.0.0.1 -out server.csr\n"
 			 "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key "
 			 "-CAcreateserial -days 1 -extfile server.ext -out server.crt\n"
@@ -1606,6 +1609,41 @@ static void test_https_ca(void **state)
 	write_kubeconfig(h, "    insecure-skip-tls-verify: true\n", "    token: t\n");
 	watch_start(h);
 	WAIT_SYNCED(h);
+}
+
+/*
+ * tls-server-name: the certificate is checked against that name, not the
+ * server's address (which the connection still goes to). A name the
+ * certificate does not carry is refused; its own name is accepted.
+ */
+static void test_https_server_name(void **state)
+{
+	struct harness *h = *state;
+
+	if (!have_openssl())
+		skip();
+	make_certs(h);
+	fake_start_tls(h, false);
+	control_tls(h, "[" BASIC "]");
+
+	write_kubeconfig(h,
+			 "    certificate-authority: ca.crt\n"
+			 "    tls-server-name: other.test\n",
+			 "    token: t\n");
+	watch_start(h);
+	WAIT(h, has_error, "other.test");
+	assert_int_equal(h->rec.synced, 0);
+	apiwatch_free(h->w);
+	h->w = NULL;
+
+	write_kubeconfig(h,
+			 "    certificate-authority: ca.crt\n"
+			 "    tls-server-name: apiserver.test\n",
+			 "    token: t\n");
+	watch_start(h);
+	WAIT_SYNCED(h);
+	control_tls(h, PUT(SVC("default", "named")));
+	WAIT(h, has_summary, "service default/named port=80");
 }
 
 /* Inline CA and client certificate data; the server requires the certificate. */
@@ -1752,6 +1790,7 @@ int main(void)
 		T(test_slice_moves),
 		T(test_event),
 		T(test_https_ca),
+		T(test_https_server_name),
 		T(test_https_client_cert),
 		T(test_in_cluster),
 		T(test_config_errors),

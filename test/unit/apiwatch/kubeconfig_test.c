@@ -106,6 +106,7 @@ static char *dump(const struct kubeconfig *kc)
 	struct strbuf sb = STRBUF_INIT;
 
 	dump_field(&sb, "server", kc->server);
+	dump_field(&sb, "tls_server_name", kc->tls_server_name);
 	dump_field(&sb, "ca_file", kc->ca_file);
 	dump_field(&sb, "ca_data", kc->ca_data);
 	if (kc->insecure)
@@ -160,6 +161,13 @@ static const struct load_case {
 	  STD("    server: https://api.example:443/\n    insecure-skip-tls-verify: true\n",
 	      "    token: x\n"),
 	  "server=https://api.example:443\ninsecure\ntoken=x\n", NULL },
+	{ "tls-server-name",
+	  STD(SERVER "    tls-server-name: kubernetes.default.svc\n", "    token: x\n"),
+	  "server=https://192.0.2.1:6443\ntls_server_name=kubernetes.default.svc\ntoken=x\n",
+	  NULL },
+	{ "tls-server-name empty is absent",
+	  STD(SERVER "    tls-server-name: ''\n", "    token: x\n"),
+	  "server=https://192.0.2.1:6443\ntoken=x\n", NULL },
 	{ "insecure false is plain verification",
 	  STD(SERVER "    insecure-skip-tls-verify: no\n", "    token: x\n"),
 	  "server=https://192.0.2.1:6443\ntoken=x\n", NULL },
@@ -219,6 +227,9 @@ static const struct load_case {
 	  E("clusters[0].cluster.server: \"ftp://192.0.2.1\" is not an http:// or https:// URL") },
 	{ "server without host", STD("    server: https:///x\n", "    token: x\n"), NULL,
 	  E("clusters[0].cluster.server: \"https:///x\" has no host") },
+	{ "tls-server-name not a host name",
+	  STD(SERVER "    tls-server-name: 'api:6443'\n", "    token: x\n"), NULL,
+	  E("clusters[0].cluster.tls-server-name: not a host name") },
 	{ "server is a list", STD("    server: [a]\n", "    token: x\n"), NULL,
 	  E("clusters[0].cluster.server: is a list, not a string") },
 	{ "bad base64",
