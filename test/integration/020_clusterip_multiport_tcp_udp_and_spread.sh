@@ -5,7 +5,9 @@
 # port, TCP and UDP on the same port number go to their own protocol's
 # target, and new connections spread over every endpoint (40 connections
 # reach each of three endpoints at least once; the chance that a fair random
-# choice misses one is about 1e-7).
+# choice misses one is about 1e-7). With zone hints on every endpoint
+# (topology-aware routing) each node sends only to its own zone's endpoints;
+# with a hint missing, to all of them.
 #
 # Every endpoint pod runs one echo server per target port, named so the
 # answer tells the port: "a1" on 8080 and 5353/tcp, "a1-alt" on 8081,
@@ -50,5 +52,23 @@ expect_sources "UDP from a pod keeps the pod's address" \
 # 8081 is a target port, not a service port: nothing may answer there.
 expect_names "a port the service does not have gets no answer" \
 	"ERROR-timeout" b2 tcp 198.19.0.20 8081 1 1
+
+# Topology-aware routing: every endpoint has a zone hint, so each node sends
+# to the endpoints of its own zone (node-a is in zone-a, node-b in zone-b).
+set_state "$STATE" <<EOF
+svc multi 198.19.0.20 http:tcp:80:8080 alt:tcp:8000:8081 dns:tcp:53:5353 dnsu:udp:53:5354
+eps multi a1@zone-a a2@zone-a b1@zone-b
+EOF
+eventually 10 "zone hints: node-b's pod reaches zone-b's endpoint only" \
+	names_are "b1" b2 tcp 198.19.0.20 80 20
+eventually 10 "zone hints: node-a's pod reaches zone-a's endpoints only" \
+	names_are "a1 a2" a2 tcp 198.19.0.20 80 20
+# One endpoint without a hint: the hints are ignored, all three are used.
+set_state "$STATE" <<EOF
+svc multi 198.19.0.20 http:tcp:80:8080 alt:tcp:8000:8081 dns:tcp:53:5353 dnsu:udp:53:5354
+eps multi a1@zone-a a2 b1@zone-b
+EOF
+eventually 10 "zone hints on some endpoints only: all are used" \
+	names_are "a1 a2 b1" b2 tcp 198.19.0.20 80 40
 
 finish

@@ -25,7 +25,8 @@ skipped:
                                (another proxy's Service: kproxy ignores it)
   eps NAME [POD...]            one ready EndpointSlice for service NAME with
                                the pods' addresses and node names; "POD!" marks
-                               a pod not ready
+                               a pod not ready, "POD@ZONE" gives it the zone
+                               hint ZONE (hints.forZones)
   node NAME [tainted] [deleting]
                                node-a's or node-b's Node object with the taint
                                ToBeDeletedByClusterAutoscaler and/or a
@@ -33,7 +34,8 @@ skipped:
   raw JSON                     one object copied as it is
 
 Every object lives in Kubernetes namespace "it". Node objects for node-a
-(192.0.2.10) and node-b (192.0.2.11) are always written first.
+(192.0.2.10, zone-a) and node-b (192.0.2.11, zone-b) are always written
+first.
 """
 import json
 import sys
@@ -46,7 +48,13 @@ def node(name, ip):
     return {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "topology.kubernetes.io/zone": "zone-" + name[-1],
+            },
+        },
         "status": {
             "addresses": [
                 {"type": "InternalIP", "address": ip},
@@ -143,14 +151,16 @@ def slice_(words, pods, ports_of):
         raise ValueError("eps %s: no such service above" % name)
     endpoints = []
     for w in words[1:]:
+        w, _, zone = w.partition("@")
         ready = not w.endswith("!")
         pod = w.rstrip("!")
         if pod not in pods:
             raise ValueError("eps %s: no such pod %s" % (name, pod))
         node_name, ip = pods[pod]
-        endpoints.append(
-            {"addresses": [ip], "conditions": {"ready": ready}, "nodeName": node_name}
-        )
+        ep = {"addresses": [ip], "conditions": {"ready": ready}, "nodeName": node_name}
+        if zone:
+            ep["hints"] = {"forZones": [{"name": zone}]}
+        endpoints.append(ep)
     return {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
