@@ -14,7 +14,7 @@
  * Each watched kind has a watcher, a small state machine:
  *
  *   (probe) -> LIST page 1..n -> WATCH from the list's resourceVersion
- *                ^                  |  clean end, lost connection, 401/403/429:
+ *                ^                  |  clean end, lost connection, 401/429:
  *                |                  |  WATCH again (at once after a clean end)
  *                |                  |  410 (event or HTTP), any other ERROR
  *                |                  |  event or HTTP error, oversized event:
@@ -217,6 +217,7 @@ struct apiwatch {
 	void *arg;
 	struct kubeconfig kc;
 	struct curl_slist *connect_to; /* for tls-server-name, or NULL */
+	char *host_header;	       /* with connect_to: "Host: " the real host and port */
 	char *node_name;
 	char *node_selector; /* "metadata.name=<node>" */
 	struct apiwatch_tuning tuning;
@@ -745,6 +746,8 @@ static struct request *request_new(struct apiwatch *w, struct watcher *owner,
 	}
 	req->pending = true;
 	req->headers = curl_slist_append(req->headers, "Accept: application/json");
+	if (w->host_header)
+		req->headers = curl_slist_append(req->headers, w->host_header);
 	if (w->token) {
 		auth = xasprintf("Authorization: Bearer %s", w->token);
 		req->headers = curl_slist_append(req->headers, auth);
@@ -1316,11 +1319,17 @@ static int on_error_event(struct watcher *wt, const cJSON *status)
 		return stop_stream(wt, NEXT_LIST, true);
 	}
 	/*
-	 * Any other error lists again after the backoff, as client-go's reflector
-	 * does: the resourceVersion itself may be what the server cannot serve
-	 * (one ahead of a restored etcd, say), and watching from it again would
-	 * never recover.
+	 * As client-go's reflector: too many requests (429) watches again after
+	 * the backoff; any other error lists again after it, since the
+	 * resourceVersion itself may be what the server cannot serve (one ahead
+	 * of a restored etcd, say), and watching from it again would never
+	 * recover.
 	 */
+	if (c == 429) {
+		report(wt->w, "watch %s: ERROR event: code 429: %.*s", wt->desc->name, MAX_MESSAGE,
+		       msg ? msg : "(no message)");
+		return stop_stream(wt, NEXT_WATCH, false);
+	}
 	report(wt->w, "watch %s: ERROR event: code %d: %.*s; listing again", wt->desc->name, c,
 	       MAX_MESSAGE, msg ? msg : "(no message)");
 	return stop_stream(wt, NEXT_LIST, false);
@@ -1450,14 +1459,14 @@ static void watch_done(struct watcher *wt, struct request *req, CURLcode code)
 	}
 	if (req->status != 200) {
 		/*
-		 * As client-go: refused for too many requests or for want of
-		 * credentials, the watch is retried from the same resourceVersion;
-		 * any other refusal (400 for a resourceVersion the server cannot
-		 * serve, 5xx) lists again.
+		 * As client-go's reflector: refused for too many requests (429),
+		 * the watch is retried from the same resourceVersion; any other
+		 * refusal (400 for a resourceVersion the server cannot serve, 403,
+		 * 5xx) lists again. A 401 is retried as a watch too: it is about
+		 * the token (re-read at once), not the resourceVersion.
 		 */
-		enum next_step next = req->status == 429 || req->status == 401 || req->status == 403
-					      ? NEXT_WATCH
-					      : NEXT_LIST;
+		enum next_step next =
+			req->status == 429 || req->status == 401 ? NEXT_WATCH : NEXT_LIST;
 
 		if (next == NEXT_LIST)
 			need_relist(wt);
@@ -1677,15 +1686,21 @@ static void collect_done(struct apiwatch *w)
 /*
  * tls-server-name: the server's certificate is checked against that name
  * (and it is sent as SNI) while the connection still goes to the server's
- * address. libcurl checks the URL's host, so the URL names the server name
- * and CURLOPT_CONNECT_TO sends its connections to the real host and port.
+ * address. libcurl checks the URL's host, so the URL names the server name,
+ * CURLOPT_CONNECT_TO sends its connections to the real host and port, and
+ * each request's Host header names the real host, as client-go's would.
+ * (libcurl's proxy variables are matched against the URL's host, so a
+ * NO_PROXY entry must name the tls-server-name.) Plain http:// has no TLS.
  */
 static int server_name_override(struct apiwatch *w, struct errbuf *err)
 {
-	CURLU *u = curl_url();
+	CURLU *u;
 	char *host = NULL, *port = NULL, *url = NULL, *entry;
 	int r = -EINVAL;
 
+	if (strncmp(w->kc.server, "https://", 8) != 0)
+		return 0;
+	u = curl_url();
 	if (!u)
 		return errbuf_set(err, "apiwatch: out of memory");
 	if (curl_url_set(u, CURLUPART_URL, w->kc.server, 0) != CURLUE_OK ||
@@ -1700,6 +1715,7 @@ static int server_name_override(struct apiwatch *w, struct errbuf *err)
 	entry = xasprintf("%s:%s:%s:%s", w->kc.tls_server_name, port, host, port);
 	w->connect_to = curl_slist_append(NULL, entry);
 	free(entry);
+	w->host_header = xasprintf("Host: %s:%s", host, port);
 	free(w->kc.server);
 	/* curl adds a "/" path; the server is kept without a trailing one. */
 	w->kc.server = xstrdup(url);
@@ -1862,6 +1878,7 @@ void apiwatch_free(struct apiwatch *w)
 	loop_timer_free(w->kick_timer);
 	kubeconfig_fini(&w->kc);
 	curl_slist_free_all(w->connect_to);
+	free(w->host_header);
 	free(w->token);
 	free(w->node_name);
 	free(w->node_selector);

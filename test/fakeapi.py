@@ -80,7 +80,7 @@ applied atomically. Answers {"rv": <current resourceVersion>}. Commands:
   {"op": "core_only", "value": B}         hide discovery.k8s.io/v1
 
 GET /_state answers {"rv", "requests": [{"method", "path", "query", "auth",
-"user_agent", "accept"}...], "events": [...], "open_streams": N,
+"user_agent", "accept", "host"}...], "events": [...], "open_streams": N,
 "streams": [{"resource", "request": index into requests}...]}. The control
 endpoints are exempt from tokens and injected failures. events are the
 bodies of the Events accepted, in order.
@@ -388,6 +388,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "auth": self.headers.get("Authorization"),
                     "user_agent": self.headers.get("User-Agent"),
                     "accept": self.headers.get("Accept"),
+                    "host": self.headers.get("Host"),
                 }
             )
             fail = st.fail

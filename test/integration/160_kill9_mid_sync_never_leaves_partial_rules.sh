@@ -95,13 +95,13 @@ steady_save() {
 }
 
 # ruleset_whole NODE [TRIES]: 0 if NODE's rules are whole (see the top), 1
-# if not, 2 if steady_save could not read them in TRIES tries; SEEN lists
-# the first problems.
+# if not (or the check itself failed), 3 if steady_save could not read them
+# in TRIES tries; SEEN lists the first problems.
 # shellcheck disable=SC2317 # called through wait_until and the sampler
 ruleset_whole() {
 	if ! steady_save "$1" "$TMP/whole-${WHOLE_TAG:-main}.save" "${2:-5}"; then
 		SEEN="no two reads in a row agreed"
-		return 2
+		return 3
 	fi
 	SEEN=$(awk '
 		/^\*/ { t = substr($1, 2); next }
@@ -163,7 +163,7 @@ ruleset_whole() {
 			if (nbad)
 				exit 1
 			printf "whole (%d nat chains referenced)", length(ref)
-		}' "$TMP/whole-${WHOLE_TAG:-main}.save")
+		}' "$TMP/whole-${WHOLE_TAG:-main}.save") || { [ -n "$SEEN" ] || SEEN="awk failed"; return 1; }
 }
 
 # A long sync period: no periodic check runs, so kproxy's only child after
@@ -195,8 +195,8 @@ loop_start client client tcp 192.0.2.10 30160
 		ruleset_whole node-a
 		case $? in
 		0) echo "ok" ;;
-		1) echo "$(date +%T.%N) BROKEN: $SEEN" ;;
-		*) echo "unsettled" ;;
+		3) echo "unsettled" ;;
+		*) echo "$(date +%T.%N) BROKEN: $SEEN" ;;
 		esac
 		sleep 0.2
 	done

@@ -26,7 +26,7 @@ skipped:
   eps NAME [POD...]            one ready EndpointSlice for service NAME with
                                the pods' addresses and node names; "POD!" marks
                                a pod not ready, "POD@ZONE" gives it the zone
-                               hint ZONE (hints.forZones)
+                               hint ZONE (hints.forZones; "POD@ZONE!" both)
   node NAME [tainted] [deleting]
                                node-a's or node-b's Node object with the taint
                                ToBeDeletedByClusterAutoscaler and/or a
@@ -151,9 +151,10 @@ def slice_(words, pods, ports_of):
         raise ValueError("eps %s: no such service above" % name)
     endpoints = []
     for w in words[1:]:
-        w, _, zone = w.partition("@")
         ready = not w.endswith("!")
+        w, _, zone = w.rstrip("!").partition("@")
         pod = w.rstrip("!")
+        ready = ready and not w.endswith("!")
         if pod not in pods:
             raise ValueError("eps %s: no such pod %s" % (name, pod))
         node_name, ip = pods[pod]

@@ -925,9 +925,29 @@ static void test_error_event_other_relists(void **state)
 	WAIT(h, has_summary, "service default/after port=80");
 }
 
+/* An ERROR 429 event (too many requests) watches again, without a list. */
+static void test_error_event_429_rewatches(void **state)
+{
+	struct harness *h = *state;
+
+	fake_start(h, NULL);
+	control(h, "[" BASIC "]");
+	watch_start(h);
+	WAIT_SYNCED(h);
+	inject(h,
+	       "{'op':'raw','resource':'services','data':'{\\'type\\':\\'ERROR\\',"
+	       "\\'object\\':{\\'kind\\':\\'Status\\',\\'code\\':429,"
+	       "\\'message\\':\\'too many requests\\'}}\\n'}",
+	       true);
+	WAIT(h, has_error, "watch services: ERROR event: code 429: too many requests");
+	control(h, PUT(SVC("default", "after")));
+	WAIT(h, has_summary, "service default/after port=80");
+	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
+}
+
 /*
- * A watch refused with an HTTP error other than 401, 403 and 429 lists
- * again; one refused with 429 is retried from its resourceVersion
+ * A watch refused with an HTTP error other than 401 and 429 lists again;
+ * one refused with 429 is retried from its resourceVersion
  * (test_retry_after).
  */
 static void test_watch_refused_relists(void **state)
@@ -1547,15 +1567,18 @@ static char *file_base64(const char *path)
 	return strdup(buf);
 }
 
-/* fake_http speaks plain HTTP; over TLS the control goes through curl with the CA. */
-static void control_tls(struct harness *h, const char *cmds)
+/*
+ * fake_http speaks plain HTTP; over TLS the control side is reached through
+ * curl with the CA. POSTs post (when not NULL) to path; returns the body.
+ */
+static char *fake_https(struct harness *h, const char *path, const char *post)
 {
 	char url[128], ca[128], cert[128], key[128];
-	char *json = sq(cmds);
+	struct strbuf body = STRBUF_INIT;
 	CURL *c = curl_easy_init();
 	long status = 0;
 
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d/_control", h->port);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", h->port, path);
 	snprintf(ca, sizeof(ca), "%s/ca.crt", h->dir);
 	snprintf(cert, sizeof(cert), "%s/client.crt", h->dir);
 	snprintf(key, sizeof(key), "%s/client.key", h->dir);
@@ -1563,18 +1586,22 @@ static void control_tls(struct harness *h, const char *cmds)
 	curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 	curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
 	curl_easy_setopt(c, CURLOPT_SSLKEY, key);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	if (post)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
-	{
-		struct strbuf body = STRBUF_INIT;
-
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-		assert_int_equal(curl_easy_perform(c), CURLE_OK);
-		strbuf_fini(&body);
-	}
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	assert_int_equal(status, 200);
 	curl_easy_cleanup(c);
+	return strbuf_detach(&body, NULL);
+}
+
+static void control_tls(struct harness *h, const char *cmds)
+{
+	char *json = sq(cmds);
+
+	free(fake_https(h, "/_control", json));
 	free(json);
 }
 
@@ -1644,6 +1671,28 @@ static void test_https_server_name(void **state)
 	WAIT_SYNCED(h);
 	control_tls(h, PUT(SVC("default", "named")));
 	WAIT(h, has_summary, "service default/named port=80");
+
+	/* The requests name the server's real address in their Host header. */
+	{
+		char *text = fake_https(h, "/_state", NULL), want[64];
+		cJSON *root = cJSON_Parse(text), *req;
+		int n = 0;
+
+		assert_non_null(root);
+		snprintf(want, sizeof(want), "127.0.0.1:%d", h->port);
+		cJSON_ArrayForEach(req, cJSON_GetObjectItem(root, "requests"))
+		{
+			const char *path = cJSON_GetObjectItem(req, "path")->valuestring;
+
+			if (strncmp(path, "/_", 2) == 0)
+				continue;
+			assert_string_equal(cJSON_GetObjectItem(req, "host")->valuestring, want);
+			n++;
+		}
+		assert_true(n > 0);
+		cJSON_Delete(root);
+		free(text);
+	}
 }
 
 /* Inline CA and client certificate data; the server requires the certificate. */
@@ -1773,6 +1822,7 @@ int main(void)
 		T(test_relist_http_410),
 		T(test_error_event_relists),
 		T(test_error_event_other_relists),
+		T(test_error_event_429_rewatches),
 		T(test_watch_refused_relists),
 		T(test_rewatch_on_timeout),
 		T(test_rewatch_and_bookmark),
