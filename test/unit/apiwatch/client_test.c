@@ -899,50 +899,52 @@ static void test_error_event_relists(void **state)
 }
 
 /*
- * Any other ERROR event lists again too (after the backoff), as client-go
- * does: the resourceVersion may be one the server cannot serve. The relist
- * changes nothing, and later changes arrive.
+ * Injects an ERROR event with code and message on the live services watch:
+ * kproxy reports it (as report), nothing is removed, later changes arrive,
+ * and the services were listed lists times in all (1: not again).
  */
-static void test_error_event_other_relists(void **state)
+static void error_event_case(void **state, int code, const char *message, const char *report,
+			     int lists)
 {
 	struct harness *h = *state;
+	char cmd[512];
 
 	fake_start(h, NULL);
 	control(h, "[" BASIC "]");
 	watch_start(h);
 	WAIT_SYNCED(h);
-	inject(h,
-	       "{'op':'raw','resource':'services','data':'{\\'type\\':\\'ERROR\\',"
-	       "\\'object\\':{\\'kind\\':\\'Status\\',\\'code\\':500,"
-	       "\\'message\\':\\'etcdserver: request timed out\\'}}\\n'}",
-	       true);
-	WAIT(h, has_error,
-	     "watch services: ERROR event: code 500: etcdserver: request timed out; listing again");
-	wait_log(h, "+service default/web\n", 2);
-	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 2);
+	snprintf(cmd, sizeof(cmd),
+		 "{'op':'raw','resource':'services','data':'{\\'type\\':\\'ERROR\\',"
+		 "\\'object\\':{\\'kind\\':\\'Status\\',\\'code\\':%d,"
+		 "\\'message\\':\\'%s\\'}}\\n'}",
+		 code, message);
+	inject(h, cmd, true);
+	WAIT(h, has_error, report);
+	if (lists > 1)
+		wait_log(h, "+service default/web\n", lists);
 	assert_int_equal(removals(h), 0);
 	control(h, PUT(SVC("default", "after")));
 	WAIT(h, has_summary, "service default/after port=80");
+	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), lists);
+}
+
+/*
+ * Any other ERROR event lists again too (after the backoff), as client-go
+ * does: the resourceVersion may be one the server cannot serve.
+ */
+static void test_error_event_other_relists(void **state)
+{
+	error_event_case(state, 500, "etcdserver: request timed out",
+			 "watch services: ERROR event: code 500: etcdserver: request timed out; "
+			 "listing again",
+			 2);
 }
 
 /* An ERROR 429 event (too many requests) watches again, without a list. */
 static void test_error_event_429_rewatches(void **state)
 {
-	struct harness *h = *state;
-
-	fake_start(h, NULL);
-	control(h, "[" BASIC "]");
-	watch_start(h);
-	WAIT_SYNCED(h);
-	inject(h,
-	       "{'op':'raw','resource':'services','data':'{\\'type\\':\\'ERROR\\',"
-	       "\\'object\\':{\\'kind\\':\\'Status\\',\\'code\\':429,"
-	       "\\'message\\':\\'too many requests\\'}}\\n'}",
-	       true);
-	WAIT(h, has_error, "watch services: ERROR event: code 429: too many requests");
-	control(h, PUT(SVC("default", "after")));
-	WAIT(h, has_summary, "service default/after port=80");
-	assert_int_equal(count_requests(h, "/api/v1/services", "limit", NULL), 1);
+	error_event_case(state, 429, "too many requests",
+			 "watch services: ERROR event: code 429: too many requests", 1);
 }
 
 /*
