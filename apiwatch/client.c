@@ -874,7 +874,7 @@ static void retry_later(struct watcher *wt, enum next_step step, long retry_afte
 	schedule(wt, step, delay);
 }
 
-/* Forgets the resourceVersion: the next watch needs a fresh list. */
+/* Forgets the resourceVersion: every list step starts the watch over from its result. */
 static void need_relist(struct watcher *wt)
 {
 	free(wt->rv);
@@ -996,6 +996,7 @@ static void watcher_step(struct watcher *wt, enum next_step step)
 		start_probe(wt);
 		break;
 	case NEXT_LIST:
+		need_relist(wt);
 		free(wt->continue_token);
 		wt->continue_token = NULL;
 		start_list(wt);
@@ -1315,7 +1316,6 @@ static int on_error_event(struct watcher *wt, const cJSON *status)
 		/* The resourceVersion fell out of the server's history: list again. */
 		log_info("apiwatch: watch %s: %.*s; listing again", wt->desc->name, MAX_MESSAGE,
 			 msg ? msg : "resource version expired");
-		need_relist(wt);
 		return stop_stream(wt, NEXT_LIST, true);
 	}
 	/*
@@ -1435,8 +1435,6 @@ static void watch_done(struct watcher *wt, struct request *req, CURLcode code)
 		enum next_step next = wt->stop;
 
 		wt->stop = NEXT_NONE;
-		if (next == NEXT_LIST)
-			need_relist(wt);
 		if (wt->stop_quick && lasted >= SHORT_WATCH_MS)
 			schedule(wt, next, 0);
 		else
@@ -1450,7 +1448,6 @@ static void watch_done(struct watcher *wt, struct request *req, CURLcode code)
 	if (req->status == 410) {
 		log_info("apiwatch: watch %s: resource version expired; listing again",
 			 wt->desc->name);
-		need_relist(wt);
 		if (is_short)
 			retry_later(wt, NEXT_LIST, 0);
 		else
@@ -1465,12 +1462,8 @@ static void watch_done(struct watcher *wt, struct request *req, CURLcode code)
 		 * 5xx) lists again. A 401 is retried as a watch too: it is about
 		 * the token (re-read at once), not the resourceVersion.
 		 */
-		enum next_step next =
-			req->status == 429 || req->status == 401 ? NEXT_WATCH : NEXT_LIST;
-
-		if (next == NEXT_LIST)
-			need_relist(wt);
-		http_failed(wt, req, "watch", next);
+		http_failed(wt, req, "watch",
+			    req->status == 429 || req->status == 401 ? NEXT_WATCH : NEXT_LIST);
 		return;
 	}
 	wt->auth_retried = false;
@@ -1716,12 +1709,8 @@ static int server_name_override(struct apiwatch *w, struct errbuf *err)
 	w->connect_to = curl_slist_append(NULL, entry);
 	free(entry);
 	w->host_header = xasprintf("Host: %s:%s", host, port);
-	free(w->kc.server);
-	/* curl adds a "/" path; the server is kept without a trailing one. */
-	w->kc.server = xstrdup(url);
-	while (w->kc.server[0] && w->kc.server[strlen(w->kc.server) - 1] == '/')
-		w->kc.server[strlen(w->kc.server) - 1] = '\0';
-	r = w->connect_to ? 0 : errbuf_set(err, "apiwatch: out of memory");
+	r = w->connect_to ? kubeconfig_server_set(&w->kc, url, err)
+			  : errbuf_set(err, "apiwatch: out of memory");
 out:
 	curl_free(host);
 	curl_free(port);

@@ -1139,17 +1139,6 @@ static int slice_ports(struct dctx *c, const cJSON *json, struct k8s_slice *slic
 	return r;
 }
 
-static void endpoint_fini(struct k8s_endpoint *ep)
-{
-	size_t i;
-
-	free(ep->node_name);
-	free(ep->zone);
-	for (i = 0; i < ep->n_zone_hints; i++)
-		free(ep->zone_hints[i]);
-	free(ep->zone_hints);
-}
-
 /*
  * hints.forZones[].name: the zones whose nodes should send this endpoint
  * their traffic (topology-aware routing; the EndpointSlice controller writes
@@ -1286,13 +1275,13 @@ static int slice_endpoints(struct dctx *c, const cJSON *json, struct k8s_slice *
 
 		r = slice_endpoint(c, item, slice->address_type, &ep);
 		if (r < 0) {
-			endpoint_fini(&ep);
+			k8s_endpoint_fini(&ep);
 			break;
 		}
 		if (slice->endpoints)
 			slice->endpoints[slice->n_endpoints++] = ep;
 		else
-			endpoint_fini(&ep);
+			k8s_endpoint_fini(&ep);
 		path_pop(c, imark);
 	}
 	path_pop(c, mark);

@@ -27,6 +27,17 @@ void k8s_service_free(struct k8s_service *svc)
 	free(svc);
 }
 
+void k8s_endpoint_fini(struct k8s_endpoint *ep)
+{
+	size_t i;
+
+	free(ep->node_name);
+	free(ep->zone);
+	for (i = 0; i < ep->n_zone_hints; i++)
+		free(ep->zone_hints[i]);
+	free(ep->zone_hints);
+}
+
 void k8s_slice_fini(struct k8s_slice *slice)
 {
 	size_t i;
@@ -35,13 +46,8 @@ void k8s_slice_fini(struct k8s_slice *slice)
 		return;
 	for (i = 0; i < slice->n_ports; i++)
 		free(slice->ports[i].name);
-	for (i = 0; i < slice->n_endpoints; i++) {
-		free(slice->endpoints[i].node_name);
-		free(slice->endpoints[i].zone);
-		for (size_t k = 0; k < slice->endpoints[i].n_zone_hints; k++)
-			free(slice->endpoints[i].zone_hints[k]);
-		free(slice->endpoints[i].zone_hints);
-	}
+	for (i = 0; i < slice->n_endpoints; i++)
+		k8s_endpoint_fini(&slice->endpoints[i]);
 	free(slice->ports);
 	free(slice->endpoints);
 	free(slice->namespace);

@@ -247,6 +247,8 @@ struct k8s_object {
 void k8s_service_free(struct k8s_service *svc);
 void k8s_slice_free(struct k8s_slice *slice);
 /* Frees what a slice holds but not the slice itself (for arrays of slices). */
+/* Frees what one endpoint owns (not the struct itself). */
+void k8s_endpoint_fini(struct k8s_endpoint *ep);
 void k8s_slice_fini(struct k8s_slice *slice);
 void k8s_endpoints_free(struct k8s_endpoints *eps);
 void k8s_node_free(struct k8s_node *node);

@@ -1168,6 +1168,7 @@ static uint64_t fnv_addr(uint64_t h, const struct k8s_addr *a)
 static uint64_t memo_context(struct gen *g)
 {
 	const struct rules_config *c = g->cfg;
+	const struct k8s_node *node = model_node(g->m);
 	const struct k8s_addr *primary = node_primary(g);
 	uint64_t h = 0xcbf29ce484222325ull;
 	unsigned flags = (unsigned)c->masquerade_all | (unsigned)c->localhost_nodeports << 1 |
@@ -1181,8 +1182,8 @@ static uint64_t memo_context(struct gen *g)
 	if (primary)
 		h = fnv_addr(h, primary);
 	/* Zone hints are read for this node's zone. */
-	if (model_node(g->m) && model_node(g->m)->zone)
-		h = fnv(h, model_node(g->m)->zone, strlen(model_node(g->m)->zone) + 1);
+	if (node && node->zone)
+		h = fnv(h, node->zone, strlen(node->zone) + 1);
 	h = fnv(h, g->cluster_cidr, strlen(g->cluster_cidr));
 	if (c->gates)
 		h = fnv(h, c->gates, sizeof(*c->gates));

@@ -1607,23 +1607,39 @@ static void control_tls(struct harness *h, const char *cmds)
 	free(json);
 }
 
+/*
+ * Starts the fake server over HTTPS (optionally requiring client
+ * certificates) with the test certificates and the state cmds; skips the
+ * test without openssl.
+ */
+static void tls_fake_up(struct harness *h, bool client_certs, const char *cmds)
+{
+	if (!have_openssl())
+		skip();
+	make_certs(h);
+	fake_start_tls(h, client_certs);
+	control_tls(h, cmds);
+}
+
+/* Watches with the kubeconfig written last: the TLS set-up fails with error, nothing syncs. */
+static void watch_refused(struct harness *h, const char *error)
+{
+	watch_start(h);
+	WAIT(h, has_error, error);
+	assert_int_equal(h->rec.synced, 0);
+	apiwatch_free(h->w);
+	h->w = NULL;
+}
+
 /* HTTPS verified with the test CA from a file; a stranger CA is refused. */
 static void test_https_ca(void **state)
 {
 	struct harness *h = *state;
 
-	if (!have_openssl())
-		skip();
-	make_certs(h);
-	fake_start_tls(h, false);
-	control_tls(h, "[" BASIC "]");
+	tls_fake_up(h, false, "[" BASIC "]");
 
 	write_kubeconfig(h, "    certificate-authority: other.crt\n", "    token: t\n");
-	watch_start(h);
-	WAIT(h, has_error, "SSL certificate problem");
-	assert_int_equal(h->rec.synced, 0);
-	apiwatch_free(h->w);
-	h->w = NULL;
+	watch_refused(h, "SSL certificate problem");
 
 	write_kubeconfig(h, "    certificate-authority: ca.crt\n", "    token: t\n");
 	watch_start(h);
@@ -1649,21 +1665,13 @@ static void test_https_server_name(void **state)
 {
 	struct harness *h = *state;
 
-	if (!have_openssl())
-		skip();
-	make_certs(h);
-	fake_start_tls(h, false);
-	control_tls(h, "[" BASIC "]");
+	tls_fake_up(h, false, "[" BASIC "]");
 
 	write_kubeconfig(h,
 			 "    certificate-authority: ca.crt\n"
 			 "    tls-server-name: other.test\n",
 			 "    token: t\n");
-	watch_start(h);
-	WAIT(h, has_error, "other.test");
-	assert_int_equal(h->rec.synced, 0);
-	apiwatch_free(h->w);
-	h->w = NULL;
+	watch_refused(h, "other.test");
 
 	write_kubeconfig(h,
 			 "    certificate-authority: ca.crt\n"
@@ -1703,11 +1711,7 @@ static void test_https_client_cert(void **state)
 	struct harness *h = *state;
 	char path[128], *ca, *cert, *key, *cluster = NULL, *user = NULL;
 
-	if (!have_openssl())
-		skip();
-	make_certs(h);
-	fake_start_tls(h, true);
-	control_tls(h, "[" BASIC "]");
+	tls_fake_up(h, true, "[" BASIC "]");
 	snprintf(path, sizeof(path), "%s/ca.crt", h->dir);
 	ca = file_base64(path);
 	snprintf(path, sizeof(path), "%s/client.crt", h->dir);
@@ -1734,11 +1738,7 @@ static void test_in_cluster(void **state)
 	struct harness *h = *state;
 	char sa[128], cmd[512], port[16];
 
-	if (!have_openssl())
-		skip();
-	make_certs(h);
-	fake_start_tls(h, false);
-	control_tls(h, "[" BASIC ",{'op':'require_token','token':'sa-token'}]");
+	tls_fake_up(h, false, "[" BASIC ",{'op':'require_token','token':'sa-token'}]");
 	snprintf(sa, sizeof(sa), "%s/sa", h->dir);
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s/ca.crt' '%s/ca.crt'", sa, h->dir, sa);
 	assert_int_equal(system(cmd), 0);

@@ -61,7 +61,10 @@ static void delete (struct model *m, const char *json)
 	k8s_object_fini(&obj);
 }
 
-/* Returns the endpoints of port "http" as "ip:port[L]" joined by spaces. */
+/*
+ * Returns the endpoints of port "http" as "ip:port[L][Z]" joined by spaces
+ * (L: on this node; Z: hinted for this node's zone).
+ */
 static char *endpoints(struct model *m, const char *svc)
 {
 	const struct model_service *ms = model_service_lookup(m, "ns", svc);
@@ -78,6 +81,9 @@ static char *endpoints(struct model *m, const char *svc)
 		strcat(out, eps[i].str);
 		if (eps[i].local)
 			strcat(out, "L");
+		assert_true(eps[i].zone_hinted || !eps[i].for_this_zone);
+		if (eps[i].for_this_zone)
+			strcat(out, "Z");
 	}
 	free(eps);
 	return out;
@@ -252,27 +258,6 @@ static void test_node(void **state)
 	"{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"labels\":"                         \
 	"{\"topology.kubernetes.io/zone\":\"" zone "\"}}}"
 
-/* "ip:port" of each endpoint of port "http" hinted for this node's zone. */
-static char *for_this_zone(struct model *m, const char *svc)
-{
-	const struct model_service *ms = model_service_lookup(m, "ns", svc);
-	struct model_endpoint *eps;
-	static char out[1024];
-	size_t n, i;
-
-	out[0] = '\0';
-	eps = model_port_endpoints(m, ms, &ms->spec->ports[0], K8S_FAMILY_IPV4, &n);
-	for (i = 0; i < n; i++) {
-		assert_true(eps[i].zone_hinted || !eps[i].for_this_zone);
-		if (eps[i].for_this_zone) {
-			strcat(out, out[0] ? " " : "");
-			strcat(out, eps[i].str);
-		}
-	}
-	free(eps);
-	return out;
-}
-
 /*
  * Zone hints are read against the node's zone label, and follow it; the
  * model's JSON shows the node's zone and, for hinted endpoints, whether they
@@ -289,12 +274,12 @@ static void test_zone_hints(void **state)
 			EP_HINT("10.0.0.1", "zone-a") "," EP_HINT("10.0.0.2", "zone-b") "," EP(
 				"10.0.0.3", "node-b")));
 	/* No Node yet: no zone, no endpoint is for it. */
-	assert_string_equal(for_this_zone(m, "web"), "");
+	assert_string_equal(endpoints(m, "web"), "10.0.0.1:8080 10.0.0.2:8080 10.0.0.3:8080");
 	update(m, NODE_ZONE("zone-a"));
-	assert_string_equal(for_this_zone(m, "web"), "10.0.0.1:8080");
+	assert_string_equal(endpoints(m, "web"), "10.0.0.1:8080Z 10.0.0.2:8080 10.0.0.3:8080");
 	update(m, NODE_ZONE("zone-b"));
 	assert_int_equal(model_node_changes(m), 2);
-	assert_string_equal(for_this_zone(m, "web"), "10.0.0.2:8080");
+	assert_string_equal(endpoints(m, "web"), "10.0.0.1:8080 10.0.0.2:8080Z 10.0.0.3:8080");
 
 	model_format_json(m, &json);
 	/* Pretty-printed: compare without the layout (no value here has blanks). */
